@@ -1,0 +1,1 @@
+"""Churn: status, early warning, idle monitoring, win-back, backtest."""

@@ -1,0 +1,216 @@
+"""The command line: parse, call one library function, render. Errors become one sentence and an
+exit code (0 ok, 1 data/analysis error, 2 usage, 3 store busy)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from crmtool.commands.common import AppState, stderr_console, state
+from crmtool.errors import CrmtoolError
+
+
+class CrmGroup(TyperGroup):
+    """Maps CrmtoolError to its exit code with one line on stderr (a traceback only with --debug)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CrmtoolError as exc:
+            st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+            if st.debug:
+                import traceback
+
+                traceback.print_exc()
+            stderr_console().print(f"[bold red]error:[/] {exc}", highlight=False)
+            ctx.exit(exc.exit_code)
+
+
+app = typer.Typer(cls=CrmGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="crmtool — customer analytics for energy and chemical sellers (客户资源管理分析).")
+config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+app.add_typer(config_app, name="config")
+
+
+def _register_groups() -> None:
+    from crmtool.commands import churn, grade
+
+    app.add_typer(grade.app, name="grade")
+    app.add_typer(grade.classify_app, name="classify")
+    app.add_typer(churn.app, name="churn")
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    db: Annotated[Optional[str], typer.Option("--db", envvar="CRMTOOL_DB", help="Store file (default ./crm.duckdb).")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", envvar="CRMTOOL_CONFIG",
+                                                  help="TOML config (default ./crmtool.toml when present).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="Labels: en or zh.")] = "en",
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    wait: Annotated[Optional[float], typer.Option("--wait", min=0, help="Seconds to wait for a busy store "
+                                                  "(default 30), then exit 3.")] = None,
+) -> None:
+    if lang not in ("en", "zh"):
+        raise typer.BadParameter("use en or zh", param_hint="--lang")
+    ctx.obj = AppState(db=db, config=config, quiet=quiet, lang=lang, debug=debug, wait=wait)
+
+
+@app.command()
+def init(ctx: typer.Context,
+         force: Annotated[bool, typer.Option("--force", help="Overwrite an existing crmtool.toml.")] = False) -> None:
+    """Create the store and a commented crmtool.toml in the current folder."""
+    from crmtool.config import commented_template
+
+    st = state(ctx)
+    with st.open_store() as store:
+        version = store.schema_version()
+        where = store.path
+    cfg = Path(st.config) if st.config else Path("crmtool.toml")
+    wrote = False
+    if force or not cfg.exists():
+        cfg.write_text(commented_template(), encoding="utf-8")
+        wrote = True
+    if not st.quiet:
+        typer.echo(f"store {where} ready (schema version {version})")
+        typer.echo(f"config {cfg} {'written' if wrote else 'kept (exists; --force to overwrite)'}")
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective configuration (defaults overridden by the TOML file) as TOML."""
+    from crmtool.config import to_toml
+
+    s = state(ctx).settings()
+    typer.echo(f"# effective configuration (source: {s.source}; hash {s.config_hash()})")
+    typer.echo(to_toml(s), nl=False)
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    table: Annotated[str, typer.Argument(help="customers, orders, code_map, managers, plans, contracts, campaigns, "
+                                         "freight, leads or visits (Chinese names too: 客户档案, ERP订单 …).")],
+    files: Annotated[List[Path], typer.Argument(help="CSV (UTF-8/GBK), XLSX or Parquet files.")],
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="XLSX sheet name or number (default: first).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Any rejected row fails the load; nothing is loaded.")] = False,
+) -> None:
+    """Load export files into a table in one transaction; bad rows are kept as rejects with reasons."""
+    from crmtool.io.load import load_files
+
+    st = state(ctx)
+    err = stderr_console()
+    with st.open_store() as store:
+        if err.is_terminal and not st.quiet:
+            from rich.progress import Progress
+
+            with Progress(transient=True, console=err) as bar:
+                task = bar.add_task("loading", total=len(files) * 3)
+
+                def tick(text: str, step: int, total: int) -> None:
+                    bar.update(task, description=text, advance=1)
+
+                result = load_files(store, table, files, sheet=sheet, strict=strict, progress=tick)
+        else:
+            result = load_files(store, table, files, sheet=sheet, strict=strict)
+    for f in result.files:
+        if f.rejected and not st.quiet:
+            err.print(f"{f.file}: {f.rejected} rejected row(s), first ones:", highlight=False, markup=False)
+            for line, column, value, reason in f.sample_rejects[:10]:
+                err.print(f"  {f.file} line {line}, column {column}: {value!r}: {reason}", highlight=False,
+                          markup=False)
+    if result.strict_failed:
+        err.print(f"strict load failed: {result.rejected} rejected row(s); nothing was loaded", highlight=False,
+                  markup=False)
+        raise typer.Exit(1)
+    if not st.quiet:
+        typer.echo(f"{result.summary()} ({result.seconds:.1f} s)")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    output: Annotated[str, typer.Option("--output", help="text or json.")] = "text",
+) -> None:
+    """Tables, row counts, order dates, recent batches, rejects by reason, customers not in the archive."""
+    import json
+
+    from crmtool.status import store_status
+
+    st = state(ctx)
+    with st.open_store(read_only=True) as store:
+        info = store_status(store)
+    if output == "json":
+        typer.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    if output != "text":
+        raise typer.BadParameter("use text or json", param_hint="--output")
+    lines = [f"store {info['db']} (schema {info['schema_version']})", "tables:"]
+    lines += [f"  {name:<10} {n:>10,}" for name, n in info["tables"].items()]
+    o = info["orders"]
+    lines.append(f"orders from {o['first_date']} to {o['last_date']}, {o['return_lines']:,} return lines")
+    lines.append("recent batches:")
+    lines += [f"  #{b['batch_id']} {b['loaded_at']} {b['table']:<9} {b['accepted']:>8,} accepted "
+              f"{b['rejected']:>6,} rejected {b['replaced']:>8,} replaced  {b['file']}" for b in info["recent_batches"]]
+    lines.append("rejects by reason:" if info["rejects_by_reason"] else "rejects: none")
+    lines += [f"  {n:>8,}  {r}" for r, n in info["rejects_by_reason"].items()]
+    na = info["not_in_archive"]
+    lines.append(f"customers with orders but not in the archive: {na['customers']:,} "
+                 f"(volume {na['volume']:,.1f})")
+    lines += [f"  {t['customer_id']:<14} codes {t['erp_codes']:<20} {t['volume']:>12,.1f}" for t in na["top"]]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def sample(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Argument(help="Folder to write the sample exports into.")] = Path("sample_data"),
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed writes the same files.")] = 7,
+    customers: Annotated[int, typer.Option("--customers", min=10)] = 1500,
+    managers: Annotated[int, typer.Option("--managers", min=2)] = 30,
+    years: Annotated[int, typer.Option("--years", min=1, max=10)] = 3,
+) -> None:
+    """Write realistic sample exports of a provincial oil distributor (Chinese headers, GBK orders)."""
+    from crmtool.sample import write_sample
+
+    files = write_sample(out, seed=seed, customers=customers, managers=managers, years=years)
+    if not state(ctx).quiet:
+        for table, path in files.items():
+            typer.echo(f"{table:<10} {path}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the sample, the store and every output.")] = Path(
+        "crmtool-demo"),
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+) -> None:
+    """Sample data → load → every analysis → every report; prints where each output went."""
+    from crmtool.demo import run_demo
+
+    st = state(ctx)
+    err = stderr_console()
+    for label, path in run_demo(out, settings=st.settings(), seed=seed,
+                                log=None if st.quiet else (lambda m: err.print(m, highlight=False, markup=False))):
+        typer.echo(f"{label:<28} {path}")
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except BrokenPipeError:  # `crmtool … | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+
+
+_register_groups()

@@ -1,0 +1,1 @@
+"""Customer grading: RFM, Pareto/ABC, level suggestion, balanced scorecard, four-quadrant."""

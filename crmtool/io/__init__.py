@@ -1,0 +1,1 @@
+"""Readers, canonical schema and loading."""

@@ -1,0 +1,1 @@
+"""Renderers over result tables: files, Excel workbooks, HTML pages."""

@@ -1,0 +1,131 @@
+"""Writing result tables to files (--output FILE.csv|.parquet|.json|.xlsx) and safe Excel cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from crmtool.errors import UsageError
+
+FORMATS = (".csv", ".parquet", ".json", ".xlsx")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def write_cell(ws, row: int, col: int, value: Any):
+    """Write one cell; strings are always stored as strings (never formulas), numbers as numbers."""
+    if isinstance(value, decimal.Decimal):
+        value = float(value)
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        value = None
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(v) for v in value)
+    cell = ws.cell(row=row, column=col)
+    if isinstance(value, str):
+        cell.value = value
+        cell.data_type = "s"  # openpyxl would otherwise store '=…' as a formula
+    else:
+        cell.value = value
+    return cell
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    return str(v)
+
+
+def to_arrow(result: Any):
+    """Accept a duckdb relation, a pandas DataFrame or an Arrow table."""
+    import pyarrow as pa
+
+    if isinstance(result, pa.Table):
+        return result
+    if hasattr(result, "to_arrow_table"):
+        return result.to_arrow_table()
+    if hasattr(result, "arrow"):
+        out = result.arrow()
+        return out.read_all() if hasattr(out, "read_all") else out
+    return pa.Table.from_pandas(result, preserve_index=False)
+
+
+def write_xlsx_sheet(ws, table, *, header_fill: str = "1F4E78") -> None:
+    """One table on one sheet: styled frozen header, autofilter, widths, number formats."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    names = table.column_names
+    for j, name in enumerate(names, start=1):
+        c = write_cell(ws, 1, j, name)
+        c.font = Font(bold=True, color="FFFFFF")
+        c.fill = PatternFill("solid", fgColor=header_fill)
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    cols = [table.column(n).to_pylist() for n in names]
+    widths = [max(8, min(40, len(str(n)) * 2 + 2)) for n in names]
+    for i in range(table.num_rows):
+        for j, col in enumerate(cols, start=1):
+            v = col[i]
+            cell = write_cell(ws, i + 2, j, v)
+            if isinstance(v, (float, decimal.Decimal)):
+                cell.number_format = "#,##0.00" if abs(float(v)) >= 1 or float(v) == 0 else "0.0000"
+            elif isinstance(v, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            if v is not None and i < 200:
+                widths[j - 1] = max(widths[j - 1], min(40, len(str(v)) + 2))
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    ws.freeze_panes = "A2"
+    if table.num_rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{table.num_rows + 1}"
+
+
+def write_table(result: Any, path: str | Path, sheet: str = "result") -> Path:
+    """Write a result table by the file's extension."""
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext not in FORMATS:
+        raise UsageError(f"--output {p}: use a file ending in {', '.join(FORMATS)}")
+    table = to_arrow(result)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if ext == ".csv":
+        import pyarrow.csv as pacsv
+
+        with open(p, "wb") as f:
+            f.write(b"\xef\xbb\xbf")  # so Excel opens the Chinese text as UTF-8
+            pacsv.write_csv(_plain(table), f)
+    elif ext == ".parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, p)
+    elif ext == ".json":
+        rows = table.to_pylist()
+        p.write_text(json.dumps(rows, ensure_ascii=False, default=_json_default, indent=1), encoding="utf-8")
+    else:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = sheet[:31]
+        write_xlsx_sheet(ws, table)
+        wb.save(p)
+    return p
+
+
+def _plain(table):
+    """CSV cannot hold lists: join them with ', '."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = []
+    for col in table.columns:
+        if pa.types.is_list(col.type):
+            col = pa.array([", ".join(map(str, v)) if v is not None else None for v in col.to_pylist()], pa.string())
+        elif pa.types.is_decimal(col.type):
+            col = pc.cast(col, pa.float64())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
