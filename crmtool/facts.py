@@ -86,8 +86,7 @@ class Period:
 
 
 def latest_order_date(con) -> dt.date | None:
-    row = con.execute("SELECT max(order_date) FROM orders").fetchone()
-    return row[0] if row else None
+    return con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
 
 
 def resolve_period(con, as_of: str | dt.date | None = None, month: str | dt.date | None = None) -> Period:

@@ -13,9 +13,9 @@ from crmtool.store import Store, quote_ident
 def store_status(store: Store, *, batches: int = 10, codes: int = 20) -> dict[str, Any]:
     con = store.con
     install_views(con)
-    counts = {name: con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchone()[0] for name in TABLES}
+    counts = {name: con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0] for name in TABLES}
     first, last, returns = con.execute(
-        "SELECT min(order_date), max(order_date), count(*) FILTER (WHERE quantity < 0) FROM orders").fetchone()
+        "SELECT min(order_date), max(order_date), count(*) FILTER (WHERE quantity < 0) FROM orders").fetchall()[0]
     recent = con.execute(
         "SELECT batch_id, file, table_name, accepted, rejected, replaced, loaded_at FROM batches "
         "ORDER BY batch_id DESC LIMIT ?", [batches]).fetchall()

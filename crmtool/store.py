@@ -97,7 +97,8 @@ class Store:
 
     def schema_version(self) -> int:
         try:
-            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            rows = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+            row = rows[0] if rows else None
         except Exception:  # duckdb.CatalogException: a store from before meta existed / empty file
             return 0
         return int(row[0]) if row else 0
@@ -118,7 +119,8 @@ def _configure(con: "duckdb.DuckDBPyConnection", path: Path, settings: Settings,
 def migrate(con: "duckdb.DuckDBPyConnection") -> int:
     """Bring the schema to SCHEMA_VERSION, one transaction per step; returns the version."""
     con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+    row = rows[0] if rows else None
     current = int(row[0]) if row else 0
     if current > SCHEMA_VERSION:
         raise CrmtoolError(f"the store has schema version {current}, newer than this crmtool "
@@ -191,7 +193,7 @@ def save_snapshot(con: "duckdb.DuckDBPyConnection", analysis: str, period: str, 
                 f"FROM {relation} WHERE 1 = 0")
     existing = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [f"snap_{analysis}"]).fetchall()}
-    for name, typ in con.execute(f"DESCRIBE {relation}").fetchall()[0:]:
+    for name, typ, *_ in con.execute(f"DESCRIBE {relation}").fetchall():
         if name not in existing:
             con.execute(f"ALTER TABLE {table} ADD COLUMN {quote_ident(name)} {typ}")
     old = [r[0] for r in con.execute(
@@ -199,8 +201,8 @@ def save_snapshot(con: "duckdb.DuckDBPyConnection", analysis: str, period: str, 
     for sid in old:
         con.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [sid])
     con.execute("DELETE FROM snapshots WHERE analysis = ? AND period = ?", [analysis, period])
-    sid = con.execute("SELECT nextval('snapshot_seq')").fetchone()[0]
-    n = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
+    sid = con.execute("SELECT nextval('snapshot_seq')").fetchall()[0][0]
+    n = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
     con.execute(f"INSERT INTO {table} BY NAME SELECT ? AS snapshot_id, * FROM {relation}", [sid])
     con.execute("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?, current_timestamp)",
                 [sid, analysis, period, as_of, config_hash, n])
@@ -208,9 +210,9 @@ def save_snapshot(con: "duckdb.DuckDBPyConnection", analysis: str, period: str, 
 
 
 def snapshot_id(con: "duckdb.DuckDBPyConnection", analysis: str, period: str) -> int | None:
-    row = con.execute("SELECT snapshot_id FROM snapshots WHERE analysis = ? AND period = ?",
-                      [analysis, period]).fetchone()
-    return int(row[0]) if row else None
+    rows = con.execute("SELECT snapshot_id FROM snapshots WHERE analysis = ? AND period = ?",
+                       [analysis, period]).fetchall()
+    return int(rows[0][0]) if rows else None
 
 
 def snapshot_relation(analysis: str) -> str:

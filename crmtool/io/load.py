@@ -107,8 +107,10 @@ def _column_spellings(col: Column) -> set[str]:
     return {normalize_header(a) for a in (col.name, *col.aliases)}
 
 
-def _match(headers: list[str], table: Table, user: dict[str, str], path: Path) -> tuple[dict[str, int], str | None]:
+def _match(headers: list[str], table: Table, user: dict[str, str],
+           path: Path) -> tuple[dict[str, int], str | None, list[tuple[str, str]]]:
     found: dict[str, int] = {}
+    unmatched: list[tuple[str, str]] = []
     default_unit = None
     norm = [normalize_header(h) for h in headers]
     # the user's mapping first: canonical (or one of its English names) = header in the file
@@ -120,9 +122,9 @@ def _match(headers: list[str], table: Table, user: dict[str, str], path: Path) -
         want = normalize_header(header)
         pos = next((i for i, h in enumerate(norm) if h == want), None)
         if pos is None:
-            raise InputError(f"{path}: config [columns.{table.name}] maps {key} to header {header!r}, "
-                             f"which the file does not have; its headers are: {', '.join(h for h in headers if h)}")
-        found[col.name] = pos
+            unmatched.append((key, header))
+        else:
+            found[col.name] = pos
     taken = set(found.values())
     for col in table.columns:
         if col.name in found:
@@ -138,24 +140,29 @@ def _match(headers: list[str], table: Table, user: dict[str, str], path: Path) -
                 if unit and col.name == "quantity":
                     default_unit = unit
                 break
-    return found, default_unit
+    return found, default_unit, unmatched
 
 
 def map_headers(raw: RawRows, table: Table, user: dict[str, str]) -> HeaderMap:
     """Find the header row (an export may carry title rows above it) and map it to the table."""
     if not raw.rows:
         raise InputError(f"{raw.path}: the file is empty")
-    best: tuple[int, int, dict[str, int], str | None] | None = None
+    best: tuple[int, int, dict[str, int], str | None, list[tuple[str, str]]] | None = None
     candidates = [0] if raw.header_given else range(min(10, len(raw.rows)))
     for idx in candidates:
         headers = [str(h).strip() if h is not None else "" for h in raw.rows[idx]]
-        found, unit = _match(headers, table, user, raw.path)
+        found, unit, unmatched = _match(headers, table, user, raw.path)
         score = len(found) + 10 * sum(1 for r in table.required if r in found)
         if best is None or score > best[1]:
-            best = (idx, score, found, unit)
+            best = (idx, score, found, unit, unmatched)
     assert best is not None
-    idx, _, found, unit = best
+    idx, _, found, unit, unmatched = best
     headers = [str(h).strip() if h is not None else "" for h in raw.rows[idx]]
+    if unmatched:
+        key, header = unmatched[0]
+        raise InputError(f"{raw.path} line {raw.lines[idx]}: config [columns.{table.name}] maps {key} to header "
+                         f"{header!r}, which the file does not have; its headers are: "
+                         f"{', '.join(h for h in headers if h)}")
     missing = [c for c in table.required if c not in found]
     if table.name == "plans" and not ({"customer_id", "manager_id"} & set(found)):
         missing.append("customer_id or manager_id")
@@ -394,17 +401,17 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
     checks = _reject_checks(table, hm, settings)
     con.execute("CREATE OR REPLACE TEMP TABLE stg_rejects AS " + " UNION ALL ".join(checks))
     con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS {_final_select(table)}")
-    rows_read = con.execute("SELECT count(*) FROM stg_text").fetchone()[0]
-    rejected = con.execute("SELECT count(DISTINCT __line) FROM stg_rejects").fetchone()[0]
-    accepted = con.execute("SELECT count(*) FROM stg_good").fetchone()[0]
+    rows_read = con.execute("SELECT count(*) FROM stg_text").fetchall()[0][0]
+    rejected = con.execute("SELECT count(DISTINCT __line) FROM stg_rejects").fetchall()[0][0]
+    accepted = con.execute("SELECT count(*) FROM stg_good").fetchall()[0][0]
     superseded = rows_read - rejected - accepted
     if progress:
         progress(f"writing {path.name}", step, total)
     tname = q(table.name)
     key_match = " AND ".join(f"g.{q(k)} = {tname}.{q(k)}" for k in table.key)
     replaced = con.execute(f"SELECT count(*) FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})"
-                           ).fetchone()[0]
-    batch_id = con.execute("SELECT nextval('batch_seq')").fetchone()[0]
+                           ).fetchall()[0][0]
+    batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
     con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})")
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)
