@@ -127,8 +127,11 @@ class LevelSettings:
         return TIER_SCHEMES[self.scheme]
 
     def effective_key_levels(self) -> list[str]:
+        """Configured key levels; else the scheme's; with custom tiers, all but the last tier."""
         if self.key_levels:
             return self.key_levels
+        if self.tiers:
+            return [t.id for t in self.tiers[:-1]]
         return DEFAULT_KEY_LEVELS.get(self.scheme, [t.id for t in self.effective_tiers()[:-1]])
 
 
@@ -271,8 +274,18 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
 
 def _build(cls: Any, data: dict[str, Any], where: str = "", base: Any = None) -> Any:
     hints = get_type_hints(cls)
-    obj = base if base is not None else cls()
     names = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    if base is None:
+        unknown = [k for k in data if k not in names]
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown setting")
+        try:
+            return cls(**{k: _coerce(v, hints[k], f"{where}.{k}") for k, v in data.items()})
+        except TypeError:
+            need = [f.name for f in dataclasses.fields(cls) if f.name not in data
+                    and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            raise ConfigError(f"{where}: missing {', '.join(need)}") from None
+    obj = base
     for key, value in data.items():
         path = f"{where}.{key}" if where else key
         if key not in names:

@@ -51,7 +51,7 @@ def state(ctx: typer.Context) -> AppState:
 def stderr_console():
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)
 
 
 def stdout_is_terminal() -> bool:

@@ -1,0 +1,120 @@
+"""CLI tests for init, load, status, config show: exit codes and parsed output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from crmtool.cli import app
+
+runner = CliRunner()
+HEADER = "凭证号,行号,过账日期,客户编码,数量,单位\n"
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_init_creates_store_and_commented_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = invoke("--db", str(tmp_path / "crm.duckdb"), "init")
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "crm.duckdb").exists()
+    text = (tmp_path / "crmtool.toml").read_text(encoding="utf-8")
+    assert "# [warning]" in text and "# ratio = 0.7" in text
+    r = invoke("--db", str(tmp_path / "crm.duckdb"), "init")
+    assert "kept" in r.output
+
+
+def test_config_show_prints_effective_values(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[warning]\nratio = 0.6\n", encoding="utf-8")
+    r = invoke("--config", str(cfg), "config", "show")
+    assert r.exit_code == 0
+    assert "ratio = 0.6" in r.output and "baseline_months = 3" in r.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[warning]\nratoi = 1\n", encoding="utf-8")
+    r = invoke("--config", str(bad), "config", "show")
+    assert r.exit_code == 2 and "warning.ratoi" in r.output
+
+
+def test_load_summary_rejects_and_status_json(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_bytes((HEADER + "A,1,2024-01-05,C1,10,吨\nB,1,2024-01-06,C1,x,吨\nC,1,2024-02-01,C2,-2,吨\n").encode("gbk"))
+    db = str(tmp_path / "crm.duckdb")
+    r = invoke("--db", db, "load", "orders", str(f))
+    assert r.exit_code == 0, r.output
+    assert "2 accepted, 1 rejected, 0 replaced" in r.output
+    assert "line 3, column 数量" in r.output
+    r = invoke("--db", db, "status", "--output", "json")
+    assert r.exit_code == 0
+    info = json.loads(r.output)
+    assert info["tables"]["orders"] == 2
+    assert info["orders"] == {"first_date": "2024-01-05", "last_date": "2024-02-01", "return_lines": 1}
+    assert info["rejects_by_reason"] == {"not a number": 1}
+    assert info["not_in_archive"]["customers"] == 2 and info["not_in_archive"]["volume"] == 8.0
+    r = invoke("--db", db, "status")
+    assert r.exit_code == 0 and "orders from 2024-01-05 to 2024-02-01" in r.output
+
+
+def test_load_strict_exits_1_and_loads_nothing(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "A,1,2024-01-05,C1,10,吨\nB,1,bad,C1,1,吨\n", encoding="utf-8")
+    db = str(tmp_path / "crm.duckdb")
+    r = invoke("--db", db, "load", "--strict", "orders", str(f))
+    assert r.exit_code == 1
+    assert "nothing was loaded" in r.output
+    info = json.loads(invoke("--db", db, "status", "--output", "json").output)
+    assert info["tables"]["orders"] == 0 and info["recent_batches"] == []
+
+
+def test_usage_errors_exit_2(tmp_path):
+    db = str(tmp_path / "crm.duckdb")
+    assert invoke("--db", db, "load", "nonsense", str(tmp_path)).exit_code == 2
+    assert invoke("--db", db, "--lang", "fr", "status").exit_code == 2
+    r = invoke("--db", db, "load", "orders", str(tmp_path / "missing.csv"))
+    assert r.exit_code == 1 and "no such file" in r.output
+
+
+def test_status_without_store_is_a_clear_error(tmp_path):
+    r = invoke("--db", str(tmp_path / "none.duckdb"), "status")
+    assert r.exit_code == 1 and "crmtool init" in r.output
+
+
+def test_help_is_fast_and_lists_commands():
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "crmtool", "--help"], capture_output=True, text=True,
+                         env=dict(os.environ, COLUMNS="120"))
+    assert out.returncode == 0
+    for cmd in ("init", "load", "status", "grade", "classify", "churn", "sample", "demo", "config"):
+        assert cmd in out.stdout
+    # heavy modules are imported lazily
+    probe = subprocess.run([sys.executable, "-c", "import sys, crmtool.cli; "
+                            "print(sorted(m for m in ('duckdb','pandas','pyarrow','openpyxl') if m in sys.modules))"],
+                           capture_output=True, text=True)
+    assert probe.stdout.strip() == "[]"
+    assert time.monotonic() - t0 < 60  # a sanity bound only; speed is measured in benchmarks/
+
+
+def test_pipe_to_head_does_not_crash(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "".join(f"A{i},1,2024-01-05,C{i},1,吨\n" for i in range(3000)), encoding="utf-8")
+    db = str(tmp_path / "crm.duckdb")
+    assert invoke("--db", db, "load", "orders", str(f)).exit_code == 0
+    p = subprocess.run(f"{sys.executable} -m crmtool --db {db} status | head -1", shell=True, capture_output=True,
+                       text=True)
+    assert "Traceback" not in p.stderr
+    assert p.stdout.startswith("store ")
+
+
+def test_module_entry_point_matches_console_script(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "crmtool", "--db", str(tmp_path / "x.duckdb"), "status"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "no store here yet" in p.stderr
+    assert Path(tmp_path / "x.duckdb").exists() is False
