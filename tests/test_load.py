@@ -283,3 +283,10 @@ def test_extra_unknown_columns_are_ignored_for_orders(store, tmp_path):
     f = write(tmp_path / "o.csv", "凭证号,过账日期,客户编码,数量,备注,司机\nA,2024-01-05,C1,1,x,y\n")
     r = load_files(store, "orders", [f])
     assert r.accepted == 1 and "备注" in r.files[0].ignored
+
+
+def test_archive_without_some_columns_keeps_their_stored_values(store, tmp_path):
+    load_files(store, "customers", [write(tmp_path / "a.csv", "客户编码,客户名称,定位匹配,客户级别\nC1,甲,70,黄金\n")])
+    load_files(store, "customers", [write(tmp_path / "b.csv", "客户编码,客户名称,归属地域\nC1,甲公司,济南\nC2,乙,青岛\n")])
+    assert rows(store, "SELECT customer_id, name, region, positioning_fit, level FROM customers ORDER BY 1") == [
+        ("C1", "甲公司", "济南", 70.0, "gold"), ("C2", "乙", "青岛", None, None)]

@@ -412,6 +412,16 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
     replaced = con.execute(f"SELECT count(*) FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})"
                            ).fetchall()[0][0]
     batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
+    if table.keep_extra:
+        # an archive export without some columns (fit scores kept in another sheet, say) updates the
+        # columns it has and keeps the stored values of the others
+        absent = [c.name for c in table.columns if c.name not in hm.columns and c.name not in table.key]
+        if absent:
+            on = " AND ".join(f"e.{q(k)} = g.{q(k)}" for k in table.key)
+            keep = ", ".join(f"e.{q(n)} AS {q(n)}" for n in absent)
+            others = ", ".join(f"g.{q(c.name)}" for c in table.columns if c.name not in absent)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS SELECT g.__line, {others}, {keep} "
+                        f"FROM stg_good g LEFT JOIN {tname} e ON {on}")
     con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})")
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)

@@ -129,3 +129,36 @@ def _plain(table):
             col = pc.cast(col, pa.float64())
         cols.append(col)
     return pa.table(cols, names=table.column_names)
+
+
+def write_workbook(tables: dict[str, Any], path: str | Path) -> Path:
+    """Several result tables in one workbook: a summary sheet first, then one sheet per table."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "summary"
+    write_cell(summary, 1, 1, "sheet").font = Font(bold=True)
+    write_cell(summary, 1, 2, "rows").font = Font(bold=True)
+    summary.column_dimensions["A"].width = 28
+    for i, (name, result) in enumerate(tables.items(), start=2):
+        table = to_arrow(result)
+        sheet = _sheet_name(name, wb.sheetnames)
+        write_cell(summary, i, 1, sheet)
+        write_cell(summary, i, 2, table.num_rows)
+        write_xlsx_sheet(wb.create_sheet(sheet), table)
+    summary.freeze_panes = "A2"
+    wb.save(p)
+    return p
+
+
+def _sheet_name(name: str, taken: list[str]) -> str:
+    base = "".join("_" if ch in '[]:*?/\\' else ch for ch in name)[:31] or "sheet"
+    candidate, n = base, 2
+    while candidate in taken:
+        suffix = f"_{n}"
+        candidate, n = base[:31 - len(suffix)] + suffix, n + 1
+    return candidate
