@@ -30,6 +30,15 @@ class CrmGroup(TyperGroup):
                 traceback.print_exc()
             stderr_console().print(f"[bold red]error:[/] {exc}", highlight=False)
             ctx.exit(exc.exit_code)
+        except (KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as exc:  # a bug, not bad data: say so, traceback with --debug
+            st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+            if st.debug or type(exc).__module__.split(".")[0] in ("click", "typer"):
+                raise  # usage errors and exits belong to the CLI framework
+            stderr_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+                                   "rerun with --debug for the traceback and report it", highlight=False)
+            ctx.exit(1)
 
 
 app = typer.Typer(cls=CrmGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -124,7 +133,8 @@ def load(
         if f.rejected and not st.quiet:
             err.print(f"{f.file}: {f.rejected} rejected row(s), first ones:", highlight=False, markup=False)
             for line, column, value, reason in f.sample_rejects[:10]:
-                err.print(f"  {f.file} line {line}, column {column}: {value!r}: {reason}", highlight=False,
+                shown = "(empty)" if value is None else repr(value)
+                err.print(f"  {f.file} line {line}, column {column}: {shown}: {reason}", highlight=False,
                           markup=False)
     if result.strict_failed:
         err.print(f"strict load failed: {result.rejected} rejected row(s); nothing was loaded", highlight=False,

@@ -208,7 +208,8 @@ def _convert(kind: str, v: str) -> str:
                 f"THEN CAST(DATE '1899-12-30' + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) AS DATE) "
                 f"ELSE CAST(try_strptime({v}, [{fmts}]) AS DATE) END) AS DATE)")
     if kind == LIST:
-        return (f"list_filter(regexp_split_to_array({v}, '[,;，；、|\\s]+'), x -> x <> '')")
+        sep = "[,;，；、|\\s]+"
+        return f"regexp_split_to_array(regexp_replace({v}, '^{sep}|{sep}$', '', 'g'), '{sep}')"
     if kind == CODE:
         return f"regexp_replace({v}, '^([0-9]+)\\.0+$', '\\1')"
     return v
@@ -435,7 +436,8 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
                         [header, batch_id])
     sha = _sha256(path)
     header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
-    header_of.update({"unit": header_of.get("unit", "unit")})
+    if table.name == "orders":
+        header_of.setdefault("unit", "unit")
     con.execute(
         "INSERT INTO rejects SELECT ?, ?, r.__line, coalesce(h.header, r.field), r.field, r.value, r.reason "
         "FROM stg_rejects r LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS field, unnest(?::VARCHAR[]) AS header) h "
