@@ -1,0 +1,50 @@
+"""Idle monitoring (SPEC §4.8): customer counts by idle_months bucket 0, 1, …, 7, 8+ per manager,
+region or level. Buckets follow ``churn.churned_max`` (0…churned_max, then churned_max+1 and more).
+Only customers that have bought at least once by M are counted (prospects have no idle months);
+customers without an archive row, or with the dimension empty, are grouped under "(none)"."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crmtool.churn.series import Series, ensure_series, fetch, month_idx
+from crmtool.config import Settings
+from crmtool.errors import UsageError
+from crmtool.facts import Period
+from crmtool.store import quote_ident
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+IDLE_DIMENSIONS = {"manager": "manager_id", "region": "region", "level": "level"}
+NO_GROUP = "(none)"
+
+
+def idle_buckets(settings: Settings) -> list[str]:
+    top = int(settings.churn.churned_max)
+    return [str(i) for i in range(top + 1)] + [f"{top + 1}+"]
+
+
+def churn_idle(con, period: Period, settings: Settings, *, by: str = "manager",
+               series: Series | None = None) -> "pa.Table":
+    """A pivot: one row per group, one count column per bucket, then ``total``."""
+    if by not in IDLE_DIMENSIONS:
+        raise UsageError(f"--by: {by!r} is not one of {', '.join(IDLE_DIMENSIONS)}")
+    col = IDLE_DIMENSIONS[by]
+    series = ensure_series(con, settings, series, period.month)
+    top = int(settings.churn.churned_max)
+    counts = [f"count(*) FILTER (WHERE idle_months = {i}) AS {quote_ident(str(i))}" for i in range(top + 1)]
+    counts.append(f"count(*) FILTER (WHERE idle_months > {top}) AS {quote_ident(f'{top + 1}+')}")
+    sql = f"""
+    WITH at_m AS (
+        SELECT coalesce(nullif(CAST(cr.{quote_ident(col)} AS VARCHAR), ''), ?) AS grp, s.idle_months
+        FROM churn_series s
+        LEFT JOIN customers_resolved cr ON cr.customer_id = s.customer_id
+        WHERE s.ratio = CAST(? AS DECIMAL(10,6)) AND s.idx = ? AND s.idle_months IS NOT NULL
+    )
+    SELECT grp AS {quote_ident(col)}, {', '.join(counts)}, count(*) AS total
+    FROM at_m
+    GROUP BY grp
+    ORDER BY CASE WHEN grp = ? THEN 1 ELSE 0 END, grp
+    """
+    return fetch(con, sql, [NO_GROUP, series.ratios[0], month_idx(period.month), NO_GROUP])

@@ -1,0 +1,94 @@
+"""Churn status (SPEC §4.6): idle months, prospect/new/active/churned/lost, purchase cycle, overdue.
+
+Decisions where SPEC leaves room:
+- "purchases" for the cycle are distinct purchase *dates* (several lines or orders on one day are one
+  purchase); cycle_days is the median gap between consecutive distinct purchase dates in the
+  ``churn.cycle_window_months`` months ending at M's end, and needs ≥ ``churn.cycle_min_purchases``
+  dates, else NULL.
+- days since last purchase are counted to M's end; overdue is NULL when there is no cycle.
+- customers whose only orders are after M are prospects for M (they had not bought yet).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from crmtool.churn.series import Series, ensure_series, fetch, month_idx
+from crmtool.config import Settings
+from crmtool.facts import Period, add_months
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+STATUS_COLUMNS = ["customer_id", "last_purchase_date", "idle_months", "status", "cycle_days", "overdue", "manager_id"]
+
+STATUS_SQL = """
+WITH at_m AS (
+    SELECT customer_id, idx, idle_months, first_purchase_idx
+    FROM churn_series
+    WHERE ratio = CAST(? AS DECIMAL(10,6)) AND idx = ?
+),
+purchases AS (
+    SELECT DISTINCT customer_id, order_date
+    FROM orders_resolved
+    WHERE is_purchase AND order_date <= ?
+),
+span AS (
+    SELECT customer_id, max(order_date) AS last_purchase_date, min(order_date) AS first_purchase_date
+    FROM purchases
+    GROUP BY customer_id
+),
+gaps AS (
+    SELECT customer_id,
+           order_date - lag(order_date) OVER (PARTITION BY customer_id ORDER BY order_date) AS gap_days
+    FROM purchases
+    WHERE order_date > ?
+),
+cycle AS (
+    SELECT customer_id,
+           count(*) AS purchase_dates,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY gap_days) AS cycle_days
+    FROM gaps
+    GROUP BY customer_id
+),
+judged AS (
+    SELECT a.customer_id, s.last_purchase_date, a.idle_months,
+           CASE WHEN a.idle_months IS NULL THEN 'prospect'
+                WHEN a.first_purchase_idx > a.idx - ? THEN 'new'
+                WHEN a.idle_months <= ? THEN 'active'
+                WHEN a.idle_months <= ? THEN 'churned'
+                ELSE 'lost' END AS status,
+           CASE WHEN c.purchase_dates >= ? THEN c.cycle_days END AS cycle_days,
+           CAST(? AS DATE) - s.last_purchase_date AS days_since_purchase,
+           s.first_purchase_date,
+           coalesce(c.purchase_dates, 0) AS purchase_dates_12m
+    FROM at_m a
+    LEFT JOIN span s ON s.customer_id = a.customer_id
+    LEFT JOIN cycle c ON c.customer_id = a.customer_id
+)
+SELECT j.customer_id, j.last_purchase_date, j.idle_months, j.status,
+       CAST(j.cycle_days AS DOUBLE) AS cycle_days,
+       j.days_since_purchase > ? * j.cycle_days AS overdue,
+       cr.manager_id,
+       cr.name, cr.region, cr.level, j.first_purchase_date, j.days_since_purchase, j.purchase_dates_12m,
+       cr.customer_id IS NOT NULL AS in_archive
+FROM judged j
+LEFT JOIN customers_resolved cr ON cr.customer_id = j.customer_id
+ORDER BY j.customer_id
+"""
+
+
+def churn_status(con, period: Period, settings: Settings, *, series: Series | None = None) -> "pa.Table":
+    """One row per customer (archive or orders) for month ``period.month``; orders after M are ignored."""
+    c = settings.churn
+    series = ensure_series(con, settings, series, period.month)
+    m_end = period.month_end
+    return fetch(con, STATUS_SQL, [
+        series.ratios[0], month_idx(period.month),
+        m_end,
+        add_months(m_end, -c.cycle_window_months),
+        c.new_months, c.active_max, c.churned_max,
+        c.cycle_min_purchases,
+        m_end,
+        c.overdue_factor,
+    ])
