@@ -360,6 +360,35 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     return s
 
 
+def with_overrides(settings: Settings, pairs: list[str]) -> Settings:
+    """A copy of ``settings`` with ``KEY=VALUE`` overrides applied (``level.weights.volume=0.4``,
+    ``pareto.a=0.7``, ``level.scheme="group"``); VALUE is read as TOML, else taken as text."""
+    import copy
+
+    data: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r}: use KEY=VALUE, e.g. level.weights.volume=0.4")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        node = data
+        parts = [p.strip() for p in key.split(".")]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {pair!r}: {key} conflicts with another override")
+        node[parts[-1]] = value
+    if not data:
+        return settings
+    out = _build(Settings, data, base=copy.deepcopy(settings))
+    out.source = f"{settings.source} + --set"
+    _validate(out)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # writing TOML (config show, init): a small writer for the shapes Settings holds
 

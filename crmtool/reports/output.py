@@ -110,7 +110,7 @@ def write_table(result: Any, path: str | Path, sheet: str = "result") -> Path:
 
         wb = Workbook()
         ws = wb.active
-        ws.title = sheet[:31]
+        ws.title = _sheet_name(sheet, [])
         write_xlsx_sheet(ws, table)
         wb.save(p)
     return p

@@ -1,0 +1,86 @@
+"""Small SQL helpers the grading queries share: running a query to Arrow, quota tiers, metrics."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+from crmtool.config import Tier
+from crmtool.errors import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+# metric option -> column of orders_resolved (our own constants; user text never reaches SQL)
+METRICS = {"amount": "amount", "volume": "quantity", "profit": "gross_profit"}
+
+
+def metric_column(metric: str, option: str = "--metric") -> str:
+    try:
+        return METRICS[metric]
+    except KeyError:
+        raise UsageError(f"{option}: {metric!r} is not a metric; use amount, volume or profit") from None
+
+
+class Params:
+    """Named bound parameters for one query: ``p(value)`` returns a placeholder (``$p3``) and keeps the
+    value, so dynamic pieces (tiers, labels, weights) never format a value into the SQL text."""
+
+    def __init__(self, **named: Any) -> None:
+        self.values: dict[str, Any] = dict(named)
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return "$" + name
+
+
+def query(con, sql: str, params: "Params | Sequence[Any] | None" = None) -> "pa.Table":
+    """Run one query with bound parameters and return an Arrow table."""
+    if isinstance(params, Params):
+        used = {k: v for k, v in params.values.items() if "$" + k in sql}
+        return con.sql(sql, params=used).to_arrow_table()
+    return con.sql(sql, params=list(params or [])).to_arrow_table()
+
+
+def tier_case(p: Params, rank_expr: str, n_expr: str, tiers: Sequence[Tier]) -> str:
+    """Tier by quota (SPEC §3): ``rank_pct = (rank − 1) / N``; the first tier whose cumulative quota
+    exceeds rank_pct wins; the last tier takes the rest. Cumulative bounds are rounded to 10 places
+    so 0.05 + 0.10 is 0.15, not 0.15000000000000002."""
+    if not tiers:
+        raise UsageError("a tier scheme needs at least one tier")
+    parts: list[str] = []
+    cum = 0.0
+    for t in tiers[:-1]:
+        cum = round(cum + float(t.quota), 10)
+        parts.append(f"WHEN CAST({rank_expr} - 1 AS DOUBLE) / {n_expr} < {p(cum)} THEN {p(t.id)}")
+    parts.append(f"ELSE {p(tiers[-1].id)}")
+    return "CASE " + " ".join(parts) + " END"
+
+
+def tier_order_case(p: Params, column: str, tiers: Sequence[Tier]) -> str:
+    """Position of a tier id in the scheme (0 = best); NULL for an unknown id."""
+    parts = " ".join(f"WHEN {p(t.id)} THEN {p(i)}" for i, t in enumerate(tiers))
+    return f"CASE {column} {parts} ELSE NULL END"
+
+
+def label_case(p: Params, column: str, mapping: dict[str, str]) -> str:
+    """``CASE column WHEN $a THEN $b … ELSE column END``: ids and labels bound. ``column`` is an
+    expression of our own, never user text."""
+    if not mapping:
+        return f"CAST({column} AS VARCHAR)"
+    parts = " ".join(f"WHEN {p(k)} THEN {p(v)}" for k, v in mapping.items())
+    return f"CASE CAST({column} AS VARCHAR) {parts} ELSE CAST({column} AS VARCHAR) END"
+
+
+def normalised(weights: dict[str, float], names: Sequence[str], where: str) -> dict[str, float]:
+    """The weights for ``names`` scaled to sum to 1 (SPEC's defaults already do); unknown keys and an
+    all-zero set are refused."""
+    from crmtool.errors import ConfigError
+
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise ConfigError(f"{where}: unknown weight {unknown[0]!r}; use {', '.join(names)}")
+    total = sum(float(weights.get(n, 0.0)) for n in names)
+    if total <= 0:
+        raise ConfigError(f"{where}: the weights must not all be zero")
+    return {n: float(weights.get(n, 0.0)) / total for n in names}
