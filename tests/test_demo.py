@@ -1,0 +1,49 @@
+"""`crmtool demo` and `crmtool sample` end to end through the CLI."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from crmtool.cli import app
+
+runner = CliRunner()
+
+
+def test_demo_writes_every_output(tmp_path):
+    out = tmp_path / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    written = {}
+    for line in r.stdout.splitlines():
+        label, _, path = line.rpartition(" ")
+        written[label.strip()] = Path(path)
+    for label in ("sample exports", "store", "store status", "workbook (all results)", "grade_rfm", "grade_pareto",
+                  "grade_level", "grade_scorecard", "grade_quadrant", "churn_status", "churn_warn", "churn_idle",
+                  "churn_winback"):
+        assert label in written, label
+        assert written[label].exists(), label
+    with open(written["grade_rfm"], encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) > 1000 and set(rows[0]) >= {"customer_id", "segment", "rfm_cell"}
+    wb = load_workbook(written["workbook (all results)"], read_only=True)
+    assert wb.sheetnames[0] == "summary" and "churn_warn" in wb.sheetnames
+    # a second run rebuilds the store instead of adding to it
+    r2 = runner.invoke(app, ["demo", "--out", str(out)])
+    assert r2.exit_code == 0, r2.output
+    with open(out / "results" / "grade_rfm.csv", encoding="utf-8-sig") as f:
+        assert len(list(csv.DictReader(f))) == len(rows)
+
+
+def test_sample_command_is_deterministic(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        r = runner.invoke(app, ["sample", str(d), "--customers", "60", "--managers", "4", "--years", "1", "--seed", "3"])
+        assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in a.iterdir()) == sorted(p.name for p in b.iterdir())
+    for p in a.iterdir():
+        assert p.read_bytes() == (b / p.name).read_bytes(), p.name
+    assert "orders" in r.stdout and "customers" in r.stdout
