@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, List, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,7 +18,7 @@ from crmtool.errors import CrmtoolError
 class CrmGroup(TyperGroup):
     """Maps CrmtoolError to its exit code with one line on stderr (a traceback only with --debug)."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except CrmtoolError as exc:
