@@ -317,6 +317,12 @@ def _validate(s: Settings) -> None:
     if not 0 <= s.churn.active_max < s.churn.churned_max:
         raise ConfigError("churn: need 0 <= active_max < churned_max")
     s.level.effective_tiers()
+    from crmtool.io.schema import unit_id
+
+    base = unit_id(s.units.base)
+    if base is None:
+        raise ConfigError(f"units.base: unknown unit {s.units.base!r}; use t, kg, L, kL or m3")
+    s.units.base = base
     for d in s.units.density.values():
         if d <= 0:
             raise ConfigError("units.density: densities must be positive (kg/L)")

@@ -63,7 +63,7 @@ def test_new_versus_active_and_prospects(st):
     insert(st, "orders", [
         line("N", "2024-01-03", 5),                          # first purchase M−2 (Jan for Mar) → new
         line("A", "2023-12-30", 5), line("A", "2024-03-01", 5),  # first purchase M−3 → active
-        line("Z", "2024-04-02", 5),                          # only order after M → prospect for March
+        line("Z", "2024-04-02", 5),                          # only order after M → not a customer yet in March
         line("Q", "2024-02-01", -3),                         # only a return → never purchased → prospect
     ])
     rows = status_at(st, "2024-03")
@@ -71,9 +71,8 @@ def test_new_versus_active_and_prospects(st):
     assert rows["A"]["status"] == "active"
     assert rows["P"]["status"] == "prospect" and rows["P"]["idle_months"] is None
     assert rows["P"]["manager_id"] == "M1"
-    assert rows["Z"]["status"] == "prospect"
-    assert rows["Q"]["status"] == "prospect"
-    assert rows["Z"]["in_archive"] is False
+    assert "Z" not in rows  # orders after M are ignored, and Z is in no archive
+    assert rows["Q"]["status"] == "prospect" and rows["Q"]["in_archive"] is False
 
 
 def test_orders_after_m_are_ignored(st):

@@ -74,6 +74,8 @@ SELECT j.customer_id, j.last_purchase_date, j.idle_months, j.status,
        cr.customer_id IS NOT NULL AS in_archive
 FROM judged j
 LEFT JOIN customers_resolved cr ON cr.customer_id = j.customer_id
+WHERE cr.customer_id IS NOT NULL    -- archive customers, and ids with orders up to M (later orders are ignored)
+   OR EXISTS (SELECT 1 FROM orders_resolved o WHERE o.customer_id = j.customer_id AND o.order_date <= ?)
 ORDER BY j.customer_id
 """
 
@@ -91,4 +93,5 @@ def churn_status(con, period: Period, settings: Settings, *, series: Series | No
         c.cycle_min_purchases,
         m_end,
         c.overdue_factor,
+        m_end,
     ])

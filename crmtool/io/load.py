@@ -20,7 +20,7 @@ from crmtool.errors import InputError, UsageError
 from crmtool.io.readers import RawRows, read_rows
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY,
                                MONTH, NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table,
-                               normalize_header, split_header_unit)
+                               normalize_header, split_header_unit, unit_id)
 from crmtool.store import Store, quote_ident as q
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
@@ -182,7 +182,8 @@ def map_headers(raw: RawRows, table: Table, user: dict[str, str]) -> HeaderMap:
 
 def _clean_number(v: str) -> str:
     # thousands separators, currency signs, SAP's trailing minus (123.00-) and accounting brackets
-    s = (f"replace(replace(replace(replace(replace({v}, ',', ''), '，', ''), '¥', ''), '￥', ''), ' ', '')")
+    w = f"translate({v}, '０１２３４５６７８９．－（）', '0123456789.-()')"  # full-width forms
+    s = (f"replace(replace(replace(replace(replace({w}, ',', ''), '，', ''), '¥', ''), '￥', ''), ' ', '')")
     return (f"(CASE WHEN {s} LIKE '%-' THEN '-' || rtrim({s}, '-') "
             f"WHEN {s} LIKE '(%)' THEN '-' || trim({s}, '()') ELSE {s} END)")
 
@@ -252,27 +253,45 @@ def _create_lookups(con, settings: Settings) -> None:
         con.unregister(f"{table}_src")
 
 
+PLACEHOLDERS = ", ".join(f"'{p}'" for p in ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null"))
+TOTAL_WORDS = {"合计", "总计", "小计", "合 计", "总 计", "total", "subtotal", "sum"}
+
+
+def _data_rows(raw: RawRows, hm: HeaderMap) -> tuple[list[list[str | None]], list[int]]:
+    """Rows below the header, without the header repeated mid-file (page breaks of a printed
+    export) and without total rows (合计/小计) — neither is data and neither is a reject."""
+    header = [h or None for h in hm.headers]
+    body, lines = [], []
+    for row, line in zip(raw.rows[hm.header_index + 1:], raw.lines[hm.header_index + 1:]):
+        cells = [str(c).strip() for c in row if c is not None and str(c).strip()]
+        if [(c.strip() if isinstance(c, str) else c) or None for c in row[:len(header)]] == header[:len(row)]:
+            continue
+        if cells and cells[0].replace(":", "").replace("：", "").lower() in TOTAL_WORDS:
+            continue
+        body.append(row)
+        lines.append(line)
+    return body, lines
+
+
 def _stage(con, raw: RawRows, hm: HeaderMap, table: Table) -> None:
     """stg_text: __line plus one VARCHAR per canonical column present (trimmed, '' -> NULL)."""
     import pyarrow as pa
 
-    body = raw.rows[hm.header_index + 1:]
-    lines = raw.lines[hm.header_index + 1:]
-    width = len(hm.headers)
+    body, lines = _data_rows(raw, hm)
     cols: dict[str, list] = {"__line": lines}
     for name, pos in hm.columns.items():
         cols[name] = [r[pos] if pos < len(r) else None for r in body]
     if table.keep_extra:
         for j, (header, pos) in enumerate(hm.extras.items()):
             cols[f"__extra_{j}"] = [r[pos] if pos < len(r) else None for r in body]
-    _ = width
     arrow = pa.table({k: pa.array(v, pa.int64() if k == "__line" else pa.string()) for k, v in cols.items()})
     con.register("stg_arrow", arrow)
     selects = ["__line"]
     for name in cols:
         if name == "__line":
             continue
-        selects.append(f"NULLIF(trim({q(name)}), '') AS {q(name)}")
+        # '-', '/', '#N/A' … are how exports write "nothing" in a cell
+        selects.append(f"CASE WHEN trim({q(name)}) IN ({PLACEHOLDERS}) THEN NULL ELSE trim({q(name)}) END AS {q(name)}")
     for c in table.columns:
         if c.name not in cols:
             selects.append(f"CAST(NULL AS VARCHAR) AS {q(c.name)}")
@@ -304,8 +323,8 @@ def _typed_select(table: Table, settings: Settings, default_unit: str | None) ->
         else:
             out.append(f"{_convert(c.kind, v)} AS {q(c.name)}")
     if table.name == "orders":
-        base = settings.units.base
-        bkind, bfactor, _ = UNITS.get(base, UNITS["t"])
+        base = unit_id(settings.units.base) or "t"  # validated by config; an id from UNITS, never user text
+        bkind, bfactor, _ = UNITS[base]
         qraw = _convert(NUMBER, "s.quantity")
         dflt = f"'{default_unit}'" if default_unit else "NULL"
         src = (f"(SELECT *, {_category_sql('category', 'product_name')} AS __cat, "
@@ -345,7 +364,7 @@ def _reject_checks(table: Table, hm: HeaderMap, settings: Settings) -> list[str]
             checks.append(sel(c.name, v, "score", f"t.{q(c.name)} NOT BETWEEN 0 AND 100"))
     if table.name == "orders":
         checks.append(sel("unit", "t.unit_raw", "unit", "t.unit IS NULL"))
-        base_kind = UNITS.get(settings.units.base, UNITS["t"])[0]
+        base_kind = UNITS[unit_id(settings.units.base) or "t"][0]
         checks.append(sel("unit", "t.unit_raw || ' / ' || t.category", "density",
                           f"t.unit IS NOT NULL AND t.quantity_raw IS NOT NULL AND t.quantity IS NULL "
                           f"AND t.unit IN (SELECT uid FROM lk_unit WHERE kind <> '{base_kind}')"))
@@ -410,6 +429,9 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         progress(f"writing {path.name}", step, total)
     tname = q(table.name)
     key_match = " AND ".join(f"g.{q(k)} = {tname}.{q(k)}" for k in table.key)
+    if table.name == "orders" and "line_no" not in hm.columns:
+        # an export without line numbers carries whole orders: it replaces every stored line of them
+        key_match = f"g.order_id = {tname}.order_id"
     replaced = con.execute(f"SELECT count(*) FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})"
                            ).fetchall()[0][0]
     batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]

@@ -46,8 +46,10 @@ def detect_encoding(raw: bytes, path: Path) -> tuple[str, int]:
                          f"(byte {exc.start}); save it as CSV UTF-8 or as XLSX") from None
 
 
-def _sniff_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", "\t", ";", "|")}
+def _sniff_delimiter(head: str) -> str:
+    """The separator used most in the first lines (a title line above the header has none)."""
+    lines = head.splitlines()[:10]
+    counts = {d: sum(ln.count(d) for ln in lines) for d in (",", "\t", ";", "|")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
@@ -58,8 +60,7 @@ def read_csv(path: Path) -> RawRows:
     text = raw[skip:].decode(codec)
     if text.startswith("\ufeff"):
         text = text[1:]
-    first = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(first))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text[:20000]))
     rows: list[list[str | None]] = []
     lines: list[int] = []
     start = 1
