@@ -171,8 +171,6 @@ def test_review_total_row_is_skipped(store, tmp_path):
     assert not r.strict_failed and r.accepted == 1 and r.rejected == 0
 
 
-@pytest.mark.xfail(strict=True, reason="XLSX two-row merged header: the 单位 column named only in the second "
-                                       "header row is not mapped, so litres are silently stored as tons")
 def test_review_xlsx_merged_two_row_header_unit_column(store, tmp_path):
     from openpyxl import Workbook
 
@@ -188,8 +186,6 @@ def test_review_xlsx_merged_two_row_header_unit_column(store, tmp_path):
     assert q(store, "SELECT quantity FROM orders") == [(Decimal("0.8400"),)]   # 1000 L · 0.84 kg/L = 0.84 t
 
 
-@pytest.mark.xfail(strict=True, reason="only the first sheet is read: a workbook whose first sheet is a cover "
-                                       "(说明) fails unless --sheet is given")
 def test_review_xlsx_data_on_second_sheet(store, tmp_path):
     from openpyxl import Workbook
 

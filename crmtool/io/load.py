@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from crmtool.config import TIER_SCHEMES, Settings
 from crmtool.errors import InputError, UsageError
-from crmtool.io.readers import RawRows, read_rows
+from crmtool.io.readers import RawRows, read_rows, xlsx_sheet_names
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY,
                                MONTH, NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table,
                                normalize_header, split_header_unit, unit_id)
@@ -143,6 +143,25 @@ def _match(headers: list[str], table: Table, user: dict[str, str],
     return found, default_unit, unmatched
 
 
+def _looks_like_data(text: str) -> bool:
+    t = text.replace(",", "").replace("-", "").replace("/", "").replace(".", "").replace(":", "").strip()
+    return t.isdigit()
+
+
+def _sub_header(raw: RawRows, idx: int, found: dict[str, int], table: Table) -> list | None:
+    """The row below the header when it is a second header row: only text, and empty under at
+    least one required column (a data row fills those)."""
+    if raw.header_given or idx + 1 >= len(raw.rows):
+        return None
+    sub = raw.rows[idx + 1]
+    cells = [str(c).strip() for c in sub if c is not None and str(c).strip()]
+    required = [found[r] for r in table.required if r in found]
+    empty_required = any(p >= len(sub) or sub[p] is None or not str(sub[p]).strip() for p in required)
+    if cells and empty_required and not any(_looks_like_data(c) for c in cells):
+        return sub
+    return None
+
+
 def map_headers(raw: RawRows, table: Table, user: dict[str, str]) -> HeaderMap:
     """Find the header row (an export may carry title rows above it) and map it to the table."""
     if not raw.rows:
@@ -158,6 +177,15 @@ def map_headers(raw: RawRows, table: Table, user: dict[str, str]) -> HeaderMap:
     assert best is not None
     idx, _, found, unit, unmatched = best
     headers = [str(h).strip() if h is not None else "" for h in raw.rows[idx]]
+    sub = _sub_header(raw, idx, found, table)
+    if sub is not None:  # a two-row header (merged cells above 数量 | 单位): the lower row names the columns
+        combined = headers + [""] * max(0, len(sub) - len(headers))
+        for i, cell in enumerate(sub):
+            if cell is not None and str(cell).strip():
+                combined[i] = str(cell).strip()
+        found2, unit2, unmatched2 = _match(combined, table, user, raw.path)
+        if len(found2) >= len(found) and all(r in found2 for r in table.required if r in found):
+            idx, headers, found, unit, unmatched = idx + 1, combined, found2, unit2 or unit, unmatched2
     if unmatched:
         key, header = unmatched[0]
         raise InputError(f"{raw.path} line {raw.lines[idx]}: config [columns.{table.name}] maps {key} to header "
@@ -413,7 +441,23 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
     if progress:
         progress(f"reading {path.name}", step, total)
     raw = read_rows(path, sheet)
-    hm = map_headers(raw, table, settings.columns.get(table.name, {}))
+    user = settings.columns.get(table.name, {})
+    try:
+        hm = map_headers(raw, table, user)
+    except InputError:
+        # a workbook whose first sheet is a cover (说明) or a pivot: take the first sheet that fits
+        if sheet is not None or path.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise
+        for name in xlsx_sheet_names(path)[1:]:
+            other = read_rows(path, name)
+            try:
+                hm = map_headers(other, table, user)
+            except InputError:
+                continue
+            raw = other
+            break
+        else:
+            raise
     if progress:
         progress(f"checking {path.name}", step, total)
     _stage(con, raw, hm, table)

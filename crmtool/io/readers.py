@@ -126,6 +126,16 @@ def read_xlsx(path: Path, sheet: str | None = None) -> RawRows:
         wb.close()
 
 
+def xlsx_sheet_names(path: Path) -> list[str]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
 def read_parquet(path: Path) -> RawRows:
     import pyarrow as pa
     import pyarrow.compute as pc
