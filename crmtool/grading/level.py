@@ -65,7 +65,7 @@ composite AS (
     FROM scores
 ),
 ranked AS (
-    SELECT *, row_number() OVER (ORDER BY composite DESC, customer_id) AS rank, count(*) OVER () AS n
+    SELECT *, row_number() OVER (ORDER BY round(composite, 9) DESC, customer_id) AS rank, count(*) OVER () AS n
     FROM composite
 ),
 leveled AS (

@@ -30,8 +30,9 @@ scored_set AS (                      -- customers with >= 1 purchase (a line wit
     SELECT customer_id, max(order_date) AS last_purchase_line
     FROM window_lines WHERE quantity > 0 GROUP BY customer_id
 ),
-order_net AS (                       -- each order's net quantity over all its lines in the window
-    SELECT customer_id, order_id, max(order_date) AS order_date, sum(quantity) AS net_quantity
+order_net AS (                       -- each order's net quantity over all its lines in the window;
+    SELECT customer_id, order_id,        -- its date is its latest purchase line (a return never sets recency)
+           max(CASE WHEN quantity > 0 THEN order_date END) AS order_date, sum(quantity) AS net_quantity
     FROM window_lines GROUP BY customer_id, order_id
 ),
 buying_orders AS (

@@ -138,7 +138,7 @@ monthly AS (                         -- with no special period in the month its 
 MONTH_SQL = """
 WITH {ctes},
 ranked AS (
-    SELECT *, row_number() OVER (ORDER BY total DESC, customer_id) AS rank, count(*) OVER () AS n FROM monthly
+    SELECT *, row_number() OVER (ORDER BY round(total, 9) DESC, customer_id) AS rank, count(*) OVER () AS n FROM monthly
 )
 SELECT customer_id, strftime(month, '%Y-%m') AS month, completion, balance, volume, special, total,
        CAST(rank AS INTEGER) AS rank, {grade_case} AS grade,
@@ -163,7 +163,7 @@ period_avg AS (                      -- mean over ALL months of the period; a mo
     FROM monthly GROUP BY customer_id
 ),
 ranked AS (
-    SELECT *, row_number() OVER (ORDER BY total DESC, customer_id) AS rank, count(*) OVER () AS n FROM period_avg
+    SELECT *, row_number() OVER (ORDER BY round(total, 9) DESC, customer_id) AS rank, count(*) OVER () AS n FROM period_avg
 )
 SELECT customer_id, $period_label AS period, completion, balance, volume, special, total,
        CAST(rank AS INTEGER) AS rank, grade_id AS grade, {grade_label} AS grade_label,
