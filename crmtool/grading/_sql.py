@@ -84,3 +84,10 @@ def normalised(weights: dict[str, float], names: Sequence[str], where: str) -> d
     if total <= 0:
         raise ConfigError(f"{where}: the weights must not all be zero")
     return {n: float(weights.get(n, 0.0)) / total for n in names}
+
+
+def percentile_score(column: str, alias: str) -> str:
+    """SPEC §3 p(x) for one factor: cume_dist() over the rows whose value is known, ordered
+    ascending (ties equal); a null value scores 0 and does not count in the others' percentile."""
+    return (f"CASE WHEN {column} IS NULL THEN 0 "
+            f"ELSE cume_dist() OVER (PARTITION BY {column} IS NULL ORDER BY {column}) END AS {alias}")

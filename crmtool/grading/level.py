@@ -6,7 +6,8 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, install_views
 from crmtool.grading import labels
-from crmtool.grading._sql import Params, label_case, normalised, query, tier_case, tier_order_case
+from crmtool.grading._sql import (Params, label_case, normalised, percentile_score, query, tier_case,
+                                  tier_order_case)
 from crmtool.grading.classes import classes_ctes
 from crmtool.grading.result import GradeResult
 
@@ -41,20 +42,7 @@ factors AS (
 ),
 scores AS (                          -- p(x) = cume_dist over the customers whose x is known; null -> 0
     SELECT *,
-           CASE WHEN volume IS NULL THEN 0 ELSE cume_dist() OVER (PARTITION BY volume IS NULL ORDER BY volume) END
-               AS volume_score,
-           CASE WHEN gross_profit IS NULL THEN 0
-                ELSE cume_dist() OVER (PARTITION BY gross_profit IS NULL ORDER BY gross_profit) END
-               AS gross_profit_score,
-           CASE WHEN purchase_months IS NULL THEN 0
-                ELSE cume_dist() OVER (PARTITION BY purchase_months IS NULL ORDER BY purchase_months) END
-               AS purchase_months_score,
-           CASE WHEN share_of_wallet IS NULL THEN 0
-                ELSE cume_dist() OVER (PARTITION BY share_of_wallet IS NULL ORDER BY share_of_wallet) END
-               AS share_of_wallet_score,
-           CASE WHEN annual_demand IS NULL THEN 0
-                ELSE cume_dist() OVER (PARTITION BY annual_demand IS NULL ORDER BY annual_demand) END
-               AS annual_demand_score
+           {factor_scores}
     FROM factors
 ),
 composite AS (
@@ -118,6 +106,7 @@ def level(con, period: Period, settings: Settings, *, window: int | None = None,
     key_levels = settings.level.effective_key_levels() or ["\x00none"]
     sql = SQL.format(
         classes=classes,
+        factor_scores=",\n           ".join(percentile_score(f, f"{f}_score") for f in FACTORS),
         tier_case=tier_case(p, "rank", "n", tiers),
         suggested_order=tier_order_case(p, "suggested_level", tiers),
         current_order=tier_order_case(p, "current_level", tiers),

@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, install_views
 from crmtool.grading import labels
-from crmtool.grading._sql import Params, label_case, normalised, query
+from crmtool.grading._sql import Params, label_case, normalised, percentile_score, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "value_score", "fit_score", "quadrant", "service_tier"]
@@ -46,11 +46,8 @@ inputs AS (
 ),
 scored AS (
     SELECT *,
-           CASE WHEN gross_profit IS NULL THEN 0
-                ELSE cume_dist() OVER (PARTITION BY gross_profit IS NULL ORDER BY gross_profit) END AS gross_profit_p,
-           CASE WHEN annual_demand IS NULL THEN 0
-                ELSE cume_dist() OVER (PARTITION BY annual_demand IS NULL ORDER BY annual_demand) END
-               AS annual_demand_p,
+           {gross_profit_p},
+           {annual_demand_p},
            greatest(least(coalesce(fulfilment, 0), 1.0), 0.0) AS fulfilment_part,
            greatest(least(coalesce(reputation, 0), 100.0), 0.0) / 100.0 AS reputation_part,
            (coalesce(positioning_fit, 0) + coalesce(capability_fit, 0) + coalesce(values_fit, 0))
@@ -109,7 +106,9 @@ def quadrant(con, period: Period, settings: Settings, *, window: int | None = No
     p = Params(window_start=start, as_of=period.as_of, value_cut=qs.value_cut, fit_cut=qs.fit_cut,
                **{f"w_{k}": v for k, v in w.items()})
     tiers = {q: qs.service_tiers.get(q, "standardised") for q in QUADRANT_IDS}
-    sql = SQL.format(service_case=label_case(p, "quadrant", tiers),
+    sql = SQL.format(gross_profit_p=percentile_score("gross_profit", "gross_profit_p"),
+                     annual_demand_p=percentile_score("annual_demand", "annual_demand_p"),
+                     service_case=label_case(p, "quadrant", tiers),
                      quadrant_label=label_case(p, "quadrant", labels.quadrants(lang)),
                      service_label=label_case(p, "service_tier", labels.service_tiers(lang)))
     table = query(con, sql, p)
