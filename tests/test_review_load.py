@@ -142,10 +142,18 @@ def test_review_fullwidth_minus_and_brackets(store, tmp_path):
                                                                                     Decimal("-12.00"))]
 
 
-@pytest.mark.xfail(strict=True, reason="a number with its unit in the cell (12吨) is rejected")
 def test_review_quantity_with_unit_suffix(store, tmp_path):
     r = load_files(store, "orders", [write(tmp_path / "o.csv", H + "A,1,2024-01-05,C1,12吨,1\n")])
     assert r.rejected == 0 and q(store, "SELECT quantity FROM orders") == [(Decimal("12.0000"),)]
+
+
+def test_quantity_cell_unit_converts_and_unknown_cell_unit_is_rejected(store, tmp_path):
+    f = write(tmp_path / "o.csv", "凭证号,过账日期,客户编码,物料描述,数量\n"
+                                  "A,2024-01-05,C1,0#柴油,\"1,000升\"\n"   # 1000 L × 0.84 / 1000 = 0.84 t
+                                  "B,2024-01-05,C1,0#柴油,3桶\n")           # 桶 is no unit crmtool knows
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (1, 1)
+    assert q(store, "SELECT quantity, unit FROM orders") == [(Decimal("0.8400"), "L")]
 
 
 def test_review_dash_placeholder_in_optional_amount_keeps_the_line(store, tmp_path):

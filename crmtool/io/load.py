@@ -353,10 +353,15 @@ def _typed_select(table: Table, settings: Settings, default_unit: str | None) ->
     if table.name == "orders":
         base = unit_id(settings.units.base) or "t"  # validated by config; an id from UNITS, never user text
         bkind, bfactor, _ = UNITS[base]
-        qraw = _convert(NUMBER, "s.quantity")
+        qraw = _convert(NUMBER, "s.__qtext")
         dflt = f"'{default_unit}'" if default_unit else "NULL"
+        # a quantity cell may carry its unit ("12吨", "1,000 升"): split it off, the unit column wins
+        num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
         src = (f"(SELECT *, {_category_sql('category', 'product_name')} AS __cat, "
-               f"coalesce(unit, {dflt}, '{base}') AS __unit FROM stg_text) s "
+               f"CASE WHEN regexp_full_match(quantity, '{num}') "
+               f"THEN regexp_extract(quantity, '{num}', 1) ELSE quantity END AS __qtext, "
+               f"coalesce(unit, CASE WHEN regexp_full_match(quantity, '{num}') "
+               f"THEN regexp_extract(quantity, '{num}', 2) END, {dflt}, '{base}') AS __unit FROM stg_text) s "
                "LEFT JOIN lk_unit u ON u.spelling = lower(s.__unit) "
                "LEFT JOIN lk_density d ON d.category = s.__cat")
         out.append(f"{qraw} AS quantity_raw")
