@@ -358,9 +358,9 @@ def _typed_select(table: Table, settings: Settings, default_unit: str | None) ->
         # a quantity cell may carry its unit ("12吨", "1,000 升"): split it off, the unit column wins
         num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
         src = (f"(SELECT *, {_category_sql('category', 'product_name')} AS __cat, "
-               f"CASE WHEN regexp_full_match(quantity, '{num}') "
+               f"CASE WHEN TRY_CAST(quantity AS DOUBLE) IS NULL AND regexp_full_match(quantity, '{num}') "
                f"THEN regexp_extract(quantity, '{num}', 1) ELSE quantity END AS __qtext, "
-               f"coalesce(unit, CASE WHEN regexp_full_match(quantity, '{num}') "
+               f"coalesce(unit, CASE WHEN TRY_CAST(quantity AS DOUBLE) IS NULL AND regexp_full_match(quantity, '{num}') "
                f"THEN regexp_extract(quantity, '{num}', 2) END, {dflt}, '{base}') AS __unit FROM stg_text) s "
                "LEFT JOIN lk_unit u ON u.spelling = lower(s.__unit) "
                "LEFT JOIN lk_density d ON d.category = s.__cat")
