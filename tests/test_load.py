@@ -290,3 +290,13 @@ def test_archive_without_some_columns_keeps_their_stored_values(store, tmp_path)
     load_files(store, "customers", [write(tmp_path / "b.csv", "客户编码,客户名称,归属地域\nC1,甲公司,济南\nC2,乙,青岛\n")])
     assert rows(store, "SELECT customer_id, name, region, positioning_fit, level FROM customers ORDER BY 1") == [
         ("C1", "甲公司", "济南", 70.0, "gold"), ("C2", "乙", "青岛", None, None)]
+
+
+def test_campaign_lists_split_and_coded_values_mapped(store, tmp_path):
+    f = write(tmp_path / "c.csv", "活动编号,活动名称,开始日期,结束日期,目标客户,目标级别,活动油品\n"
+                                  "K1,三夏柴油促销,2025-05-20,2025-06-30,C1、C2；C3,黄金、铂金,柴油\n"
+                                  "K2,年末冲量,2025-11-15,2025-12-31,,,润滑油\n")
+    assert load_files(store, "campaigns", [f]).accepted == 2
+    got = rows(store, "SELECT campaign_id, customers, levels, products FROM campaigns ORDER BY 1")
+    assert got == [("K1", ["C1", "C2", "C3"], ["gold", "platinum"], ["diesel"]),
+                   ("K2", None, None, ["other"])]

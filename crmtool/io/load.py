@@ -344,6 +344,11 @@ def _typed_select(table: Table, settings: Settings, default_unit: str | None) ->
             out.append(f"coalesce((SELECT lid FROM lk_level WHERE spelling = lower({v})), {v}) AS level")
         elif table.name == "customers" and c.name == "customer_type":
             out.append(f"coalesce((SELECT cid FROM lk_ctype WHERE spelling = lower({v})), {v}) AS customer_type")
+        elif table.name == "campaigns" and c.name in ("levels", "products"):
+            # coded values inside a list: 黄金、铂金 -> gold, platinum; 柴油 -> diesel (others kept as written)
+            lk, col = ("lk_level", "lid") if c.name == "levels" else ("lk_category", "cid")
+            out.append(f"(SELECT list(coalesce(l.{col}, x.v) ORDER BY coalesce(l.{col}, x.v)) FROM (SELECT unnest({_convert(LIST, v)}) AS v) x "
+                       f"LEFT JOIN {lk} l ON l.spelling = lower(x.v)) AS {q(c.name)}")
         elif table.name == "orders" and c.name == "category":
             out.append("s.__cat AS category")
         elif table.name == "orders" and c.name in ("quantity", "unit"):
