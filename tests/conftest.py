@@ -20,6 +20,12 @@ def store(tmp_path: Path) -> Iterable[Store]:
     s.close()
 
 
+@pytest.fixture
+def st(store: Store) -> Store:
+    """Short name the churn tests use for a fresh store."""
+    return store
+
+
 def make_store(tmp_path: Path, overrides: dict[str, Any] | None = None) -> Store:
     settings = settings_from_dict(overrides or {})
     return open_store(tmp_path / "crm.duckdb", settings, wait=0)

@@ -10,14 +10,8 @@ from crmtool.churn import WINBACK_COLUMNS, churn_idle, churn_winback, idle_bucke
 from crmtool.errors import UsageError
 from crmtool.facts import install_views, resolve_period
 from tests.churn_fixtures import as_dicts, line, monthly_orders
-from tests.conftest import insert, make_store
+from tests.conftest import insert
 
-
-@pytest.fixture
-def st(tmp_path):
-    s = make_store(tmp_path)
-    yield s
-    s.close()
 
 
 def test_idle_buckets_per_manager_region_level(st):

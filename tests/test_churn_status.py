@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 
 from crmtool.churn import STATUS_COLUMNS, churn_status
 from crmtool.facts import install_views, resolve_period
@@ -14,12 +13,6 @@ def status_at(store, month: str, settings=None):
     install_views(store.con)
     return as_dicts(churn_status(store.con, resolve_period(store.con, None, month), settings or store.settings))
 
-
-@pytest.fixture
-def st(tmp_path):
-    s = make_store(tmp_path)
-    yield s
-    s.close()
 
 
 def test_columns_are_spec_columns_first(st):

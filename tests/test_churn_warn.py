@@ -16,12 +16,6 @@ def warn_at(store, month: str, **kw):
     return churn_warn(store.con, resolve_period(store.con, None, month), store.settings, **kw)
 
 
-@pytest.fixture
-def st(tmp_path):
-    s = make_store(tmp_path)
-    yield s
-    s.close()
-
 
 @pytest.fixture
 def seed_case(st):
