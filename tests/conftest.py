@@ -1,21 +1,52 @@
-"""Shared fixtures: a fresh store on disk, and a helper that inserts canonical rows by hand."""
+"""Shared fixtures: a fresh in-memory store, a helper that inserts canonical rows by hand, and the
+isolation every test gets (no user config, no CRMTOOL_* variables, its own working folder, Hypothesis
+draws that are the same on every run)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from crmtool.config import Settings, settings_from_dict
 from crmtool.io.schema import TABLES
 from crmtool.store import Store, open_store, quote_ident
 
 
+# Hypothesis: the same examples on every run (a failure is reproducible and a mutant is killed or not,
+# never by luck), no deadline (DuckDB's first query on a cold cache is slow), and few enough examples
+# that the suite stays fast. `HYPOTHESIS_PROFILE=thorough pytest` explores more, randomly.
+hypothesis_settings.register_profile(
+    "crmtool", derandomize=True, deadline=None, max_examples=25, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+hypothesis_settings.register_profile("thorough", deadline=None, max_examples=300,
+                                     suppress_health_check=[HealthCheck.too_slow,
+                                                            HealthCheck.function_scoped_fixture])
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "crmtool"))
+
+# what a user's shell or folder could carry into a test
+USER_ENV = ("CRMTOOL_CONFIG", "CRMTOOL_DB")
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Every test runs without the user's CRMTOOL_CONFIG / CRMTOOL_DB and in its own empty folder,
+    so neither a crmtool.toml nor a crm.duckdb where pytest was started can change a result."""
+    for name in USER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterable[Store]:
-    s = open_store(tmp_path / "crm.duckdb", Settings(), wait=0)
+def store() -> Iterable[Store]:
+    """A fresh in-memory store with the default settings."""
+    s = open_store(":memory:", Settings(), wait=0)
     yield s
     s.close()
 

@@ -69,11 +69,17 @@ def test_scores_ties_under_cume_dist_and_segments(rfm_store):
     assert rows["E"]["segment"] == "general_develop"  # r5 H, f4 L, m3 L
 
 
-def test_five_distinct_values_give_scores_one_to_five(store):
-    # cume_dist k/5 -> 5·k/5 = k exactly (no rounding up of 5 · 0.6)
-    insert(store, "orders", [o(f"O{i}", "2024-12-01", f"K{i}", 1, 100 * i) for i in range(1, 6)])
+@pytest.mark.parametrize("n, expected", [
+    (5, [1, 2, 3, 4, 5]),                      # cume_dist k/5: 5·k/5 = k exactly (5 · 0.6 is 3, not 4)
+    (10, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]),      # ceil(k/2)
+    (15, [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5]),  # ceil(k/3): 5·3/15, 5·6/15 … land on whole numbers
+])
+def test_scores_are_exact_where_five_times_cume_dist_is_whole(store, n, expected):
+    insert(store, "orders", [o(f"O{i:02d}", "2024-12-01", f"K{i:02d}", 1, 100 * i) for i in range(1, n + 1)])
     rows = by_id(rfm(store.con, resolve_period(store.con, "2024-12-31"), store.settings).table)
-    assert [rows[f"K{i}"]["m_score"] for i in range(1, 6)] == [1, 2, 3, 4, 5]
+    assert [rows[f"K{i:02d}"]["m_score"] for i in range(1, n + 1)] == expected
+    # one order each on the same day: every customer ties, cume_dist 1 -> 5
+    assert {r["r_score"] for r in rows.values()} == {5} and {r["f_score"] for r in rows.values()} == {5}
 
 
 def test_the_eight_segments(store):

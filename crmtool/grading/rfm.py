@@ -54,9 +54,9 @@ base AS (
 ),
 scores AS (
     SELECT customer_id, recency_days, frequency, monetary,
-           CAST(ceil(5 * cume_dist() OVER (ORDER BY recency_days DESC) - 1e-9) AS INTEGER) AS r_score,
-           CAST(ceil(5 * cume_dist() OVER (ORDER BY frequency) - 1e-9) AS INTEGER) AS f_score,
-           CAST(ceil(5 * cume_dist() OVER (ORDER BY monetary) - 1e-9) AS INTEGER) AS m_score
+           CAST(ceil(5 * cume_dist() OVER (ORDER BY recency_days DESC)) AS INTEGER) AS r_score,
+           CAST(ceil(5 * cume_dist() OVER (ORDER BY frequency)) AS INTEGER) AS f_score,
+           CAST(ceil(5 * cume_dist() OVER (ORDER BY monetary)) AS INTEGER) AS m_score
     FROM base
 ),
 flags AS (
@@ -89,9 +89,9 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
     counts orders whose lines in the window net to > 0; recency_days is as-of minus the latest such
     order's date (when none of a customer's orders nets positive — a purchase fully reversed in the
     same order — the latest purchase line's date stands in). monetary nets returns. Scores are
-    ``ceil(5 · cume_dist())`` (a 1e-9 guard keeps 5 · 3/5 from rounding up to 4); R, F, M are high
-    when above the set's mean score. Rows come best-spending first. Extras: segment_label
-    (``lang``), r_high, f_high, m_high.
+    ``ceil(5 · cume_dist())`` (cume_dist is k/N; in floating point 5 · k/N comes out exact whenever
+    it is a whole number, so 5 · 3/5 is 3, never 4); R, F, M are high when above the set's mean
+    score. Rows come best-spending first. Extras: segment_label (``lang``), r_high, f_high, m_high.
     """
     install_views(con)
     metric = metric or settings.rfm.metric
