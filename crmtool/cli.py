@@ -27,7 +27,9 @@ class CrmGroup(TyperGroup):
                 import traceback
 
                 traceback.print_exc()
-            stderr_console().print(f"[bold red]error:[/] {exc}", highlight=False)
+            from rich.markup import escape
+
+            stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, BrokenPipeError):
             raise
@@ -35,7 +37,9 @@ class CrmGroup(TyperGroup):
             st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
             if st.debug or type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise  # usage errors and exits belong to the CLI framework
-            stderr_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            from rich.markup import escape
+
+            stderr_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                                    "rerun with --debug for the traceback and report it", highlight=False)
             ctx.exit(1)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from crmtool.config import Settings
+from crmtool.errors import AnalysisError
 
 
 def run_demo(out: Path, *, settings: Settings | None = None, seed: int = 7,
              log: Callable[[str], None] | None = None) -> Iterator[tuple[str, Path]]:
     """Yield (label, path) for every file written. The store is rebuilt from scratch each run."""
-    from crmtool import churn, grading
     from crmtool.io.load import load_files
     from crmtool.reports.output import write_table, write_workbook
     from crmtool.sample import write_sample
@@ -42,12 +42,21 @@ def run_demo(out: Path, *, settings: Settings | None = None, seed: int = 7,
         status_path = out / "status.json"
         status_path.write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
         yield "store status", status_path
+        from crmtool.runner import Runner, registry
+
+        runner = Runner(store, settings)
         results: dict[str, object] = {}
-        say("grading …")
-        results.update({f"grade_{k}": v for k, v in grading.run_all(store, settings).items()})
-        say("churn …")
-        results.update({f"churn_{k}": v for k, v in churn.run_all(store, settings).items()})
+        for name in registry():
+            say(f"{name} …")
+            try:
+                result = runner.run(name)
+            except AnalysisError as exc:  # e.g. no campaigns in the sample: say so, go on
+                say(f"{name}: skipped ({exc})")
+                continue
+            for key, table in result.tables.items():
+                results[f"{name.replace('.', '_')}" + ("" if key == result.analysis else f"_{key}")] = table
     results_dir = out / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
     for name, table in results.items():
         path = write_table(table, results_dir / f"{name}.csv")
         yield name, path

@@ -22,7 +22,7 @@ def test_demo_writes_every_output(tmp_path):
         label, _, path = line.rpartition(" ")
         written[label.strip()] = Path(path)
     for label in ("sample exports", "store", "store status", "workbook (all results)", "grade_rfm", "grade_pareto",
-                  "grade_level", "grade_scorecard", "grade_quadrant", "churn_status", "churn_warn", "churn_idle",
+                  "grade_level", "grade_scorecard", "classify_quadrant", "churn_status", "churn_warn", "churn_idle",
                   "churn_winback"):
         assert label in written, label
         assert written[label].exists(), label

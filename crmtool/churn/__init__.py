@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "BACKTEST_COLUMNS", "IDLE_DIMENSIONS", "STATUS_COLUMNS", "WARN_COLUMNS", "WINBACK_COLUMNS", "Series",
     "build_series", "churn_backtest", "churn_idle", "churn_status", "churn_warn", "churn_winback",
-    "idle_buckets", "parse_ratios", "run_all", "save_result", "winback_period", "winback_total",
+    "idle_buckets", "parse_ratios", "run_all", "winback_period", "winback_total",
 ]
 
 
@@ -38,49 +38,14 @@ def winback_period(month: dt.date, months: int = 12) -> tuple[dt.date, dt.date]:
     return add_months(month_start(month), -(months - 1)), month_start(month)
 
 
-def save_result(store: "Store", analysis: str, period_label: str, as_of: dt.date | None, table: "pa.Table") -> int:
-    """Store ``table`` as the snapshot of (``analysis``, ``period_label``) in one transaction."""
-    with store.transaction() as con:
-        con.register("churn_res", table)
-        try:
-            return save_snapshot_of(con, store, analysis, period_label, as_of)
-        finally:
-            con.unregister("churn_res")
-
-
-def save_snapshot_of(con, store: "Store", analysis: str, period_label: str, as_of: dt.date | None) -> int:
-    from crmtool.store import save_snapshot
-
-    return save_snapshot(con, analysis, period_label, as_of, store.settings.config_hash(), "churn_res")
+RUN_ALL = ("status", "warn", "idle", "winback")
 
 
 def run_all(store: "Store", settings: "Settings", *, as_of: str | dt.date | None = None,
             month: str | dt.date | None = None, save: bool = True) -> dict[str, "pa.Table"]:
-    """status, warn (severity ≥ low), idle (by manager) and winback (the 12 months ending at M) for
-    one month, from one series; each stored as a snapshot (analysis ``churn_<key>``) when ``save``."""
-    from crmtool.facts import install_views, resolve_period
+    """status, warn (severity ≥ low), idle (by manager) and winback (the months ending at M) for
+    one month through the runner, from one series; each stored as a snapshot when ``save``."""
+    from crmtool.runner import Runner
 
-    con = store.con
-    install_views(con)
-    period = resolve_period(con, as_of, month)
-    series = build_series(con, settings, period.month)
-    first, last = winback_period(period.month)
-    results = {
-        "status": churn_status(con, period, settings, series=series),
-        "warn": churn_warn(con, period, settings, series=series),
-        "idle": churn_idle(con, period, settings, by="manager", series=series),
-        "winback": churn_winback(con, first, last, settings, series=series),
-    }
-    if save and not store.read_only:
-        labels = {"status": period.month_label, "warn": period.month_label, "idle": period.month_label,
-                  "winback": f"{first:%Y-%m}..{last:%Y-%m}"}
-        analyses = {"status": "churn_status", "warn": "churn_warn", "idle": "churn_idle_manager",
-                    "winback": "churn_winback"}
-        with store.transaction() as con:
-            for key, table in results.items():
-                con.register("churn_res", table)
-                try:
-                    save_snapshot_of(con, store, analyses[key], labels[key], period.as_of)
-                finally:
-                    con.unregister("churn_res")
-    return results
+    runner = Runner(store, settings, save=save and not store.read_only, allow_future=True)
+    return {key: runner.run(f"churn.{key}", as_of=as_of, month=month).table for key in RUN_ALL}

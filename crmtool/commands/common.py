@@ -14,6 +14,7 @@ import typer
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmtool.config import Settings
+    from crmtool.result import Result
     from crmtool.store import Store
 
 
@@ -38,6 +39,17 @@ class AppState:
         from crmtool.store import db_path, open_store
 
         return open_store(db_path(self.db), self.settings(), read_only=read_only, wait=self.wait, create=create)
+
+    def open_for_analysis(self) -> "Store":
+        """An existing store (a missing file is an error, never a new empty store); read-only when
+        the file or its folder cannot be written (the analysis answers, snapshots are skipped)."""
+        import os
+
+        from crmtool.store import db_path
+
+        path = db_path(self.db)
+        writable = path.exists() and os.access(path, os.W_OK) and os.access(path.parent or ".", os.W_OK)
+        return self.open_store(read_only=path.exists() and not writable, create=False)
 
 
 def state(ctx: typer.Context) -> AppState:
@@ -71,6 +83,10 @@ OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write
                                                    ".json or .xlsx.")]
 WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, max=120, help="Trailing window in months.")]
 LimitOpt = Annotated[int, typer.Option("--limit", min=0, help="Rows shown on a terminal (0: all).")]
+AllowFutureOpt = Annotated[bool, typer.Option("--allow-future", help="Judge a month or as-of after the last "
+                                                "order date (normally refused: the export is probably missing).")]
+TableOpt = Annotated[Optional[str], typer.Option("--table", help="For results with several tables: the one a "
+                                                 ".csv/.parquet/.json --output gets (xlsx gets them all).")]
 FormatOpt = Annotated[str, typer.Option("--output-format", help="On stdout: table (terminal default), csv "
                                         "(pipe default) or json.")]
 
@@ -90,6 +106,52 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _is_numeric_or_id(name: str, values: list) -> bool:
+    import datetime as dt
+    import decimal
+
+    if name.endswith("_id") or name in ("rank", "month", "period", "customer_id"):
+        return True
+    sample = [v for v in values[:50] if v is not None]
+    return bool(sample) and all(isinstance(v, (int, float, decimal.Decimal, dt.date)) and not isinstance(v, bool)
+                                for v in sample)
+
+
+def _rich_table(table, *, title: str, limit: int):
+    """A rich table of the first ``limit`` rows: every cell escaped (names are data, never markup),
+    ids and numbers never wrapped, and a caption saying what was cut."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    shown = table.slice(0, limit) if limit else table
+    cut = table.num_rows - shown.num_rows
+    caption = f"{shown.num_rows} of {table.num_rows} rows shown; --limit 0 shows all, --output FILE writes all" \
+        if cut else None
+    t = Table(title=escape(f"{title} ({table.num_rows} rows)"), caption=caption, show_lines=False,
+              header_style="bold cyan")
+    cols = [shown.column(n).to_pylist() for n in shown.column_names]
+    for name, values in zip(shown.column_names, cols):
+        numeric = _is_numeric_or_id(name, values)
+        t.add_column(escape(name), no_wrap=numeric, overflow="ellipsis" if numeric else "fold",
+                     justify="right" if numeric and not name.endswith("_id") and name != "customer_id" else "left")
+    for i in range(shown.num_rows):
+        t.add_row(*(escape(_fmt(c[i])) for c in cols))
+    return t
+
+
+def print_lines(lines: list[str] | None, *, err: bool = False) -> None:
+    """Sentences to stdout (or stderr), never read as markup."""
+    console = stderr_console() if err else _stdout_console()
+    for line in lines or []:
+        console.print(line, highlight=False, markup=False)
+
+
+def _stdout_console():
+    from rich.console import Console
+
+    return Console(soft_wrap=True)
+
+
 def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | None = None,
            output: Path | None = None, limit: int = 20, fmt: str | None = None) -> None:
     """Show or write a result table.
@@ -102,13 +164,10 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
 
     st = state(ctx)
     table = to_arrow(result)
-    err = stderr_console()
     if output is not None:
         path = write_table(table, output, sheet=title)
         if not st.quiet:
-            for line in summary or []:
-                err.print(line, highlight=False, markup=False)
-            err.print(f"wrote {table.num_rows} rows to {path}", highlight=False, markup=False)
+            print_lines(list(summary or []) + [f"wrote {table.num_rows} rows to {path}"], err=True)
         return
     fmt = fmt or ("table" if stdout_is_terminal() else "csv")
     if fmt == "json":
@@ -119,28 +178,54 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
         sys.stdout.write(json.dumps(table.to_pylist(), ensure_ascii=False, default=_json_default) + "\n")
         return
     if fmt == "csv":
-        import pyarrow.csv as pacsv
-
-        from crmtool.reports.output import _plain
+        from crmtool.reports.output import write_csv
 
         buf = sys.stdout.buffer
-        pacsv.write_csv(_plain(table), buf)
+        write_csv(table, buf)
         buf.flush()
         if not st.quiet:
-            for line in summary or []:
-                err.print(line, highlight=False, markup=False)
+            print_lines(summary, err=True)
         return
-    from rich.console import Console
-    from rich.table import Table
+    console = _stdout_console()
+    console.print(_rich_table(table, title=title, limit=limit))
+    print_lines(summary)
 
-    console = Console()
-    shown = table.slice(0, limit) if limit else table
-    t = Table(title=f"{title} ({table.num_rows} rows)", show_lines=False, header_style="bold cyan")
-    for name in table.column_names:
-        t.add_column(name, overflow="fold")
-    cols = [shown.column(n).to_pylist() for n in shown.column_names]
-    for i in range(shown.num_rows):
-        t.add_row(*(_fmt(c[i]) for c in cols))
-    console.print(t)
-    for line in summary or []:
-        console.print(line, highlight=False, markup=False)
+
+def render_result(ctx: typer.Context, result: "Result", *, output: Path | None = None, limit: int = 20,
+                  table: str | None = None, columns: list[str] | None = None, title: str | None = None) -> None:
+    """Render a runner result: ``--output FILE.xlsx`` gets every table (a sheet each), another
+    ``--output`` or a pipe the main table (or ``--table NAME``); a terminal shows every table.
+    ``columns`` narrows what a terminal shows (files and pipes get every column)."""
+    from crmtool.runner import analysis
+
+    title = title or analysis(result.name).title if result.name else (title or result.analysis)
+    print_lines(result.notices, err=True)
+    if output is not None and output.suffix.lower() == ".xlsx" and result.extras:
+        from crmtool.reports.output import write_workbook
+
+        path = write_workbook(result.tables, output, contents=False)
+        if not state(ctx).quiet:
+            print_lines(result.lines + [f"wrote {len(result.tables)} sheets to {path}"], err=True)
+        return
+    main = result.pick(table)
+    if output is None and stdout_is_terminal():
+        if columns and main is result.table:
+            main = main.select([c for c in columns if c in main.column_names])
+        render(ctx, main, title=title, limit=limit, fmt="table")
+        for name, extra in result.extras.items():
+            if extra is not main and extra.num_rows:
+                render(ctx, extra, title=f"{title}: {name}", limit=limit, fmt="table")
+        print_lines(result.lines)
+        return
+    render(ctx, main, title=title, summary=result.lines, output=output, limit=limit)
+
+
+def run_command(ctx: typer.Context, name: str, *, as_of: str | None = None, month: str | None = None,
+                settings: "Settings | None" = None, allow_future: bool = False, **options: Any) -> "Result":
+    """Open the store for an analysis, run ``name`` through the runner, return the result."""
+    from crmtool.runner import Runner
+
+    st = state(ctx)
+    with st.open_for_analysis() as store:
+        return Runner(store, settings or st.settings(), lang=st.lang, allow_future=allow_future).run(
+            name, as_of=as_of, month=month, **options)

@@ -17,7 +17,7 @@ Each analysis is one function over a DuckDB connection returning a :class:`Grade
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from crmtool.grading.classes import customer_classes
 from crmtool.grading.level import level
@@ -38,31 +38,21 @@ __all__ = ["GradeResult", "rfm", "pareto", "level", "scorecard", "quadrant", "cu
            "previous_levels", "store_result", "grade_all", "run_all"]
 
 ANALYSES = ("rfm", "pareto", "level", "scorecard", "quadrant")
+GROUPS = ("grade", "classify")
 
 
 def grade_all(store: "Store", settings: "Settings", *, as_of: str | dt.date | None = None,
               month: str | dt.date | None = None, lang: str = "en",
               save: bool = True) -> tuple[dict[str, GradeResult], dict[str, str]]:
-    """Every analysis for one period (scorecard for the judged month), each stored as a snapshot.
-    Returns (results, errors): an analysis with nothing to work on (e.g. no orders in the month)
-    is reported in ``errors`` as a sentence instead of stopping the others."""
-    from crmtool.errors import AnalysisError
-    from crmtool.facts import resolve_period
+    """Every grading analysis for one period (scorecard for the judged month) through the runner,
+    each stored as a snapshot. Returns (results keyed rfm/pareto/…, errors): an analysis with
+    nothing to work on is reported in ``errors`` as a sentence instead of stopping the others."""
+    from crmtool.runner import Runner
 
-    period = resolve_period(store.con, as_of, month)
-    funcs: dict[str, Any] = {"rfm": rfm, "pareto": pareto, "level": level, "scorecard": scorecard,
-                             "quadrant": quadrant}
-    results: dict[str, GradeResult] = {}
-    errors: dict[str, str] = {}
-    for name in ANALYSES:
-        try:
-            results[name] = funcs[name](store.con, period, settings, lang=lang)
-        except AnalysisError as exc:
-            errors[name] = str(exc)
-            continue
-        if save:
-            store_result(store, results[name], settings)
-    return results, errors
+    results, errors = Runner(store, settings, lang=lang, save=save, allow_future=True).run_group(
+        GROUPS, as_of=as_of, month=month)
+    short = lambda name: name.split(".", 1)[1]  # noqa: E731
+    return {short(k): v for k, v in results.items()}, {short(k): v for k, v in errors.items()}
 
 
 def run_all(store: "Store", settings: "Settings", *, as_of: str | dt.date | None = None,

@@ -91,13 +91,11 @@ def write_table(result: Any, path: str | Path, sheet: str = "result") -> Path:
     if ext not in FORMATS:
         raise UsageError(f"--output {p}: use a file ending in {', '.join(FORMATS)}")
     table = to_arrow(result)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    _check_folder(p)
     if ext == ".csv":
-        import pyarrow.csv as pacsv
-
         with open(p, "wb") as f:
             f.write(b"\xef\xbb\xbf")  # so Excel opens the Chinese text as UTF-8
-            pacsv.write_csv(_plain(table), f)
+            write_csv(table, f)
     elif ext == ".parquet":
         import pyarrow.parquet as pq
 
@@ -116,8 +114,15 @@ def write_table(result: Any, path: str | Path, sheet: str = "result") -> Path:
     return p
 
 
+def _check_folder(p: Path) -> None:
+    """An output file goes into an existing folder: a typo in the path is an error, not a new folder."""
+    if not p.parent.exists():
+        raise UsageError(f"--output {p}: the folder {p.parent} does not exist; create it first or fix the path")
+
+
 def _plain(table):
-    """CSV cannot hold lists: join them with ', '."""
+    """CSV cannot hold lists: join them with ', '. Text that a spreadsheet would read as a formula
+    (starting with = + - @ tab or CR) gets a leading ' so it stays text (SPEC §5)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -127,19 +132,36 @@ def _plain(table):
             col = pa.array([", ".join(map(str, v)) if v is not None else None for v in col.to_pylist()], pa.string())
         elif pa.types.is_decimal(col.type):
             col = pc.cast(col, pa.float64())
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
+            col = pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", col, ""), col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
 
 
-def write_workbook(tables: dict[str, Any], path: str | Path) -> Path:
-    """Several result tables in one workbook: a summary sheet first, then one sheet per table."""
+def write_csv(table, sink) -> None:
+    """The table as CSV (formula-safe, lists joined) to a binary file object."""
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(_plain(to_arrow(table)), sink)
+
+
+def write_workbook(tables: dict[str, Any], path: str | Path, *, contents: bool = True) -> Path:
+    """Several result tables in one workbook: a contents sheet first (unless ``contents`` is false),
+    then one sheet per table."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    _check_folder(p)
     wb = Workbook()
     summary = wb.active
+    if not contents:
+        wb.remove(summary)
+        for name, result in tables.items():
+            write_xlsx_sheet(wb.create_sheet(_sheet_name(name, wb.sheetnames)), to_arrow(result))
+        wb.save(p)
+        return p
     summary.title = "summary"
     write_cell(summary, 1, 1, "sheet").font = Font(bold=True)
     write_cell(summary, 1, 2, "rows").font = Font(bold=True)

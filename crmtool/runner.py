@@ -1,0 +1,259 @@
+"""One registry of analyses and one runner for all of them.
+
+Every analysis (grading, churn, managers, sales …) is a function ``(rc: RunContext, **options) ->
+Result`` registered once with its name, the kind of period it judges, and its options with their
+defaults (taken from config, never from the command line layer)::
+
+    import crmtool
+    with crmtool.open_store("crm.duckdb") as store:
+        warn = crmtool.run(store, "churn.warn", month="2024-11")
+        print(warn.lines, warn.table.num_rows)
+
+:class:`Runner` installs the facts once per connection, resolves the period (SPEC §3, refusing a
+month or as-of after the data unless ``allow_future``), fills in option defaults, runs the analysis,
+saves its table as a snapshot (skipped with a notice on a read-only store) and returns the
+:class:`~crmtool.result.Result`. The CLI, the demo, reports and the monthly job all go through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from crmtool.errors import AnalysisError, UsageError
+from crmtool.result import Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from crmtool.config import Settings
+    from crmtool.facts import Period
+    from crmtool.store import Store
+
+# modules whose import registers analyses (each calls `register` at import time)
+ANALYSIS_MODULES = ("crmtool.grading.analyses", "crmtool.churn.analyses")
+
+# period kinds: "as_of" (a trailing window ending at as-of), "month" (the judged month, SPEC §3)
+PERIOD_KINDS = ("as_of", "month")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of an analysis; ``default`` is a value or a function of the settings."""
+
+    name: str
+    default: Any = None
+    help: str = ""
+
+    def resolve(self, settings: "Settings") -> Any:
+        return self.default(settings) if callable(self.default) else self.default
+
+
+@dataclass(frozen=True)
+class Analysis:
+    name: str  # group.method, e.g. "churn.warn"
+    func: Callable[..., Result]
+    period: str
+    title: str
+    title_zh: str
+    options: tuple[Option, ...] = ()
+    save: bool = True  # store the result as a snapshot
+
+    @property
+    def group(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def defaults(self, settings: "Settings") -> dict[str, Any]:
+        return {o.name: o.resolve(settings) for o in self.options}
+
+
+REGISTRY: dict[str, Analysis] = {}
+
+
+def register(name: str, *, period: str, title: str, title_zh: str = "", options: tuple[Option, ...] = (),
+             save: bool = True) -> Callable[[Callable[..., Result]], Callable[..., Result]]:
+    """Decorator: register ``func(rc, **options) -> Result`` as analysis ``name``."""
+    if period not in PERIOD_KINDS:
+        raise ValueError(f"{name}: unknown period kind {period!r}")
+
+    def deco(func: Callable[..., Result]) -> Callable[..., Result]:
+        REGISTRY[name] = Analysis(name, func, period, title, title_zh or title, tuple(options), save)
+        return func
+
+    return deco
+
+
+def registry() -> dict[str, Analysis]:
+    """Every registered analysis (importing the modules that register them)."""
+    for module in ANALYSIS_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
+def analysis(name: str) -> Analysis:
+    reg = registry()
+    if name not in reg:
+        raise UsageError(f"unknown analysis {name!r}; known: {', '.join(sorted(reg))}")
+    return reg[name]
+
+
+@dataclass
+class RunContext:
+    """What an analysis function gets: the connection (facts installed), the settings, the resolved
+    period, the label language, the store (for snapshots of earlier runs) and a cache shared by the
+    analyses of one run (the churn monthly series is built once)."""
+
+    con: Any
+    settings: "Settings"
+    period: "Period"
+    lang: str = "en"
+    store: "Store | None" = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+def last_order_date(con) -> dt.date | None:
+    return con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
+
+
+def check_not_future(con, as_of: dt.date | None, month: dt.date | None) -> None:
+    """SPEC §3: a month or as-of after the last order date is refused (a missed monthly load must
+    never turn every active customer into a false warning)."""
+    from crmtool.facts import month_start
+
+    last = last_order_date(con)
+    if last is None:
+        return
+    if as_of is not None and as_of > last:
+        raise AnalysisError(f"orders end {last}; --as-of {as_of} is after them. Load the export for "
+                            f"{as_of:%Y-%m} first, or pass --allow-future")
+    if month is not None and month_start(month) > last:
+        raise AnalysisError(f"orders end {last}; load the export for {month:%Y-%m} first "
+                            "(or pass --allow-future to judge a month without orders)")
+
+
+NAME_COLUMNS = ("name", "manager_id", "region")
+
+
+def with_customer_names(con, table):
+    """SPEC §3: a row that names a customer carries its name, manager_id and region (from the
+    archive) after the SPEC columns, so a manager never has to look a code up. Columns the table
+    already has are left as they are; row order is kept."""
+    import pyarrow as pa
+
+    if "customer_id" not in table.column_names:
+        return table
+    missing = [c for c in NAME_COLUMNS if c not in table.column_names]
+    if not missing:
+        return table
+    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
+    con.register("runner_named", indexed.select(["customer_id", "__row"]))
+    try:
+        cols = ", ".join(f"c.{c}" for c in missing)
+        names = con.sql(f"SELECT t.__row, {cols} FROM runner_named t "
+                        "LEFT JOIN customers_resolved c ON c.customer_id = t.customer_id ORDER BY t.__row"
+                        ).to_arrow_table()
+    finally:
+        con.unregister("runner_named")
+    for c in missing:
+        table = table.append_column(c, names.column(c).cast(pa.string()))
+    return table
+
+
+class Runner:
+    """Runs registered analyses against one store (or a bare connection)."""
+
+    def __init__(self, store: "Store | None" = None, settings: "Settings | None" = None, *, con: Any = None,
+                 lang: str = "en", save: bool = True, allow_future: bool = False,
+                 log: Callable[[str], None] | None = None) -> None:
+        from crmtool.facts import install_views
+
+        if store is None and con is None:
+            raise ValueError("Runner needs a store or a connection")
+        self.store = store
+        self.con = con if con is not None else store.con
+        self.settings = settings or (store.settings if store is not None else None)
+        if self.settings is None:
+            from crmtool.config import Settings
+
+            self.settings = Settings()
+        self.lang = lang
+        self.save = save
+        self.allow_future = allow_future
+        self.log = log or (lambda message: None)
+        self.cache: dict[str, Any] = {}
+        install_views(self.con)
+
+    def period(self, as_of: str | dt.date | None = None, month: str | dt.date | None = None) -> "Period":
+        from crmtool.facts import parse_date, parse_month, resolve_period
+
+        if isinstance(as_of, str):
+            as_of = parse_date(as_of)
+        if isinstance(month, str):
+            month = parse_month(month)
+        if not self.allow_future:
+            check_not_future(self.con, as_of, month)
+        return resolve_period(self.con, as_of, month)
+
+    def run(self, name: str, *, as_of: str | dt.date | None = None, month: str | dt.date | None = None,
+            **options: Any) -> Result:
+        spec = analysis(name)
+        defaults = spec.defaults(self.settings)
+        unknown = sorted(set(options) - set(defaults))
+        if unknown:
+            raise UsageError(f"{name}: unknown option {unknown[0]!r}; options are {', '.join(defaults) or 'none'}")
+        effective = {k: (options[k] if options.get(k) is not None else v) for k, v in defaults.items()}
+        period = self.period(as_of, month)
+        rc = RunContext(self.con, self.settings, period, self.lang, self.store, self.cache)
+        t0 = time.perf_counter()
+        result = spec.func(rc, **effective)
+        result.table = with_customer_names(self.con, result.table)
+        result.extras = {k: with_customer_names(self.con, v) for k, v in result.extras.items()}
+        result.seconds = time.perf_counter() - t0
+        result.name = name
+        result.options = effective
+        if self.save and spec.save:
+            self._save(result)
+        return result
+
+    def run_group(self, groups: str | tuple[str, ...], *, as_of: str | dt.date | None = None,
+                  month: str | dt.date | None = None,
+                  skip: tuple[str, ...] = ()) -> tuple[dict[str, Result], dict[str, str]]:
+        """Every analysis of the group(s) (e.g. "grade") with its defaults. An analysis with nothing
+        to work on is reported in the second dict as a sentence instead of stopping the others."""
+        groups = (groups,) if isinstance(groups, str) else groups
+        results: dict[str, Result] = {}
+        errors: dict[str, str] = {}
+        for name, spec in registry().items():
+            if spec.group not in groups or name in skip:
+                continue
+            try:
+                results[name] = self.run(name, as_of=as_of, month=month)
+            except AnalysisError as exc:
+                errors[name] = str(exc)
+        return results, errors
+
+    def _save(self, result: Result) -> None:
+        from crmtool.store import save_snapshot
+
+        if self.store is None:
+            return
+        if self.store.read_only:
+            result.notices.append("the store is read-only: this result was not stored as a snapshot")
+            return
+        view = f"runner_result_{result.analysis}"
+        self.con.register(view, result.table)
+        try:
+            with self.store.transaction() as con:
+                result.snapshot_id = save_snapshot(con, result.analysis, result.period, result.as_of,
+                                                   self.settings.config_hash(), view)
+        finally:
+            self.con.unregister(view)
+
+
+def run(store: "Store", name: str, settings: "Settings | None" = None, *, as_of: str | dt.date | None = None,
+        month: str | dt.date | None = None, lang: str = "en", save: bool = True, allow_future: bool = False,
+        **options: Any) -> Result:
+    """Run one registered analysis: ``crmtool.run(store, "grade.rfm", as_of="2024-12-31", metric="volume")``."""
+    return Runner(store, settings, lang=lang, save=save, allow_future=allow_future).run(
+        name, as_of=as_of, month=month, **options)
