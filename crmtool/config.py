@@ -61,6 +61,14 @@ class UnitSettings:
 
 
 @dataclass
+class LoadSettings:
+    # a date outside date_min .. today + date_max_days_ahead is rejected as out of range (every DATE and
+    # MONTH column): one mistyped 9999-12-31 must not move every default as-of
+    date_min: str = "2000-01-01"
+    date_max_days_ahead: int = 31
+
+
+@dataclass
 class RfmSettings:
     window_months: int = 12
     metric: str = "amount"
@@ -184,6 +192,14 @@ class ChurnSettings:
     overdue_factor: float = 2.0
     cycle_window_months: int = 12
     cycle_min_purchases: int = 3
+    winback_months: int = 12  # default win-back period: the N months ending at the judged month
+
+
+@dataclass
+class BacktestSettings:
+    horizon: int = 6  # months ahead a churn counts
+    months: int = 12  # judged months, ending `horizon` months before the data ends
+    idle_months: int = 2  # the comparison rule: no purchase for N months
 
 
 @dataclass
@@ -197,6 +213,7 @@ class WarningSettings:
 
 @dataclass
 class ClassSettings:
+    window_months: int = 12
     demand_bounds: list[float] = field(default_factory=lambda: [500.0, 2000.0, 10000.0])
     mobile_cv: float = 1.0
     loyal_share: float = 0.8
@@ -209,6 +226,7 @@ class ClassSettings:
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     units: UnitSettings = field(default_factory=UnitSettings)
+    load: LoadSettings = field(default_factory=LoadSettings)
     # user header mapping per table: canonical column -> header in the file (overrides built-in aliases)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     rfm: RfmSettings = field(default_factory=RfmSettings)
@@ -218,6 +236,7 @@ class Settings:
     quadrant: QuadrantSettings = field(default_factory=QuadrantSettings)
     churn: ChurnSettings = field(default_factory=ChurnSettings)
     warning: WarningSettings = field(default_factory=WarningSettings)
+    backtest: BacktestSettings = field(default_factory=BacktestSettings)
     classes: ClassSettings = field(default_factory=ClassSettings)
 
     source: str = field(default="defaults", compare=False, metadata={"internal": True})
@@ -326,6 +345,14 @@ def _validate(s: Settings) -> None:
     for d in s.units.density.values():
         if d <= 0:
             raise ConfigError("units.density: densities must be positive (kg/L)")
+    import datetime as _dt
+
+    try:
+        _dt.date.fromisoformat(s.load.date_min)
+    except ValueError:
+        raise ConfigError(f"load.date_min: {s.load.date_min!r} is not a date (YYYY-MM-DD)") from None
+    if s.load.date_max_days_ahead < 0:
+        raise ConfigError("load.date_max_days_ahead: must not be negative")
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
