@@ -22,7 +22,7 @@ from crmtool.store import Store, open_store, quote_ident
 # never by luck), no deadline (DuckDB's first query on a cold cache is slow), and few enough examples
 # that the suite stays fast. `HYPOTHESIS_PROFILE=thorough pytest` explores more, randomly.
 hypothesis_settings.register_profile(
-    "crmtool", derandomize=True, deadline=None, max_examples=25, print_blob=True,
+    "crmtool", derandomize=True, database=None, deadline=None, max_examples=25, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
 hypothesis_settings.register_profile("thorough", deadline=None, max_examples=300,
                                      suppress_health_check=[HealthCheck.too_slow,

@@ -16,7 +16,6 @@ import pytest
 from crmtool.churn import churn_idle, churn_status, churn_warn
 from crmtool.facts import Period, add_months, install_views, resolve_period
 from crmtool.grading import customer_classes, level, pareto, quadrant, rfm, scorecard
-from crmtool.io.load import load_files
 from tests.churn_fixtures import as_dicts, line, monthly_orders
 from tests.conftest import d, insert
 
@@ -71,6 +70,8 @@ def test_an_order_dated_valid_from_or_valid_to_maps_to_the_group(store):
 def test_a_given_gross_profit_wins_over_amount_minus_cost(store, tmp_path):
     # G1 states 毛利 30 although 金额 − 成本 = 40: the given value stands (SPEC §1); G2 has no 毛利 → 40;
     # G3 has neither cost nor 毛利 → null; G4 states 毛利 0 → 0 (a given zero is a value, not a gap)
+    from crmtool.io.load import load_files  # here, so a loader mid-rewrite fails this test, not the module
+
     f = tmp_path / "orders.csv"
     f.write_text("订单号,订单日期,客户编码,数量,金额,成本,毛利\n"
                  "G1,2024-05-01,C1,1,100,60,30\n"
@@ -287,6 +288,17 @@ def test_cycle_window_excludes_its_first_day(store):
     assert rows["C"]["cycle_days"] == 15.0
     assert rows["C"]["overdue"] is True        # 2024-12-31 − 2024-02-09 = 326 days > 2 · 15
     assert rows["D"]["cycle_days"] is None and rows["D"]["overdue"] is None
+
+
+def test_overdue_only_beyond_twice_the_cycle(store):
+    # M = 2024-03: purchases Feb 20, Mar 1, Mar 11 (2024 is a leap year) → gaps 10, 10 → cycle 10;
+    # days since the last purchase, to M's end: Mar 31 − Mar 11 = 20 = 2 · 10 → not overdue (needs > 20)
+    insert(store, "orders", [line("E", "2024-02-20", 1), line("E", "2024-03-01", 1), line("E", "2024-03-11", 1),
+                             line("L", "2024-02-20", 1), line("L", "2024-03-01", 1), line("L", "2024-03-10", 1)])
+    rows = as_dicts(churn_status(store.con, month(store, "2024-03"), store.settings))
+    assert (rows["E"]["cycle_days"], rows["E"]["days_since_purchase"], rows["E"]["overdue"]) == (10.0, 20, False)
+    # L: gaps 10, 9 → median 9.5; 21 days > 19 → overdue
+    assert (rows["L"]["cycle_days"], rows["L"]["days_since_purchase"], rows["L"]["overdue"]) == (9.5, 21, True)
 
 
 def test_a_month_with_a_purchase_reversed_is_still_a_purchase_month(store):
