@@ -1,15 +1,20 @@
-"""English and Chinese labels for every id the grading analyses emit.
+"""English and Chinese labels for every id an analysis emits — one label system for all of them.
 
 Tier ids (levels, scorecard grades) take their labels from the configured tiers (``Tier.en`` /
-``Tier.zh``); everything else is fixed here. ``grading._sql.label_case`` turns a mapping into a
-SQL ``CASE`` with bound parameters, so label columns come from the same query as the ids.
+``Tier.zh``) and the ABC classes from the configured Pareto bounds; everything else is fixed here.
+``grading._sql.label_case`` turns a mapping into a SQL ``CASE`` with bound parameters, so label
+columns come from the same query as the ids; :func:`with_labels` adds label columns to a finished
+Arrow table (churn statuses and severities).
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from crmtool.config import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 SEGMENTS: dict[str, tuple[str, str]] = {
     "important_value": ("Important value", "重要价值客户"),
@@ -22,11 +27,6 @@ SEGMENTS: dict[str, tuple[str, str]] = {
     "general_winback": ("General win-back", "一般挽留客户"),
 }
 
-ABC_CLASSES: dict[str, tuple[str, str]] = {
-    "A": ("A (top 80%)", "A类"),
-    "B": ("B (next 15%)", "B类"),
-    "C": ("C (tail)", "C类"),
-}
 
 CHANGES: dict[str, tuple[str, str]] = {
     "up": ("up", "升级"),
@@ -75,8 +75,11 @@ def segments(lang: str = "en") -> dict[str, str]:
     return _pick(SEGMENTS, lang)
 
 
-def abc_classes(lang: str = "en") -> dict[str, str]:
-    return _pick(ABC_CLASSES, lang)
+def abc_classes(settings: Settings, lang: str = "en") -> dict[str, str]:
+    """A / B / C named after the configured bounds (``pareto.a``, ``pareto.b``)."""
+    a, b = settings.pareto.a, settings.pareto.b
+    pairs = {"A": (f"A (top {a:.0%})", "A类"), "B": (f"B (next {b - a:.0%})", "B类"), "C": ("C (tail)", "C类")}
+    return _pick(pairs, lang)
 
 
 def changes(lang: str = "en") -> dict[str, str]:
@@ -107,3 +110,66 @@ def levels(settings: Settings, lang: str = "en") -> dict[str, str]:
 def grades(settings: Settings, lang: str = "en") -> dict[str, str]:
     """Scorecard grades (3A/2A/A/B by default)."""
     return {t.id: (t.zh if lang == "zh" else t.en) for t in settings.scorecard.grades}
+
+
+STATUS: dict[str, tuple[str, str]] = {
+    "prospect": ("Prospect", "潜在"),
+    "new": ("New", "新客户"),
+    "active": ("Active", "有效"),
+    "churned": ("Churned", "流失"),
+    "lost": ("Lost", "长期流失"),
+}
+
+SEVERITY: dict[str, tuple[str, str]] = {
+    "none": ("None", "无"),
+    "low": ("Low", "低"),
+    "medium": ("Medium", "中"),
+    "high": ("High", "高（通报）"),
+}
+
+# severity ids in ascending order; `--severity medium` means medium and above
+SEVERITY_ORDER = ("none", "low", "medium", "high")
+
+
+def statuses(lang: str = "en") -> dict[str, str]:
+    return _pick(STATUS, lang)
+
+
+def severities(lang: str = "en") -> dict[str, str]:
+    return _pick(SEVERITY, lang)
+
+
+def status_label(status: str | None, lang: str = "en") -> str | None:
+    return None if status is None else statuses(lang).get(status, status)
+
+
+def severity_label(severity: str | None, lang: str = "en") -> str | None:
+    return None if severity is None else severities(lang).get(severity, severity)
+
+
+def bucket_label(bucket: str, lang: str = "en") -> str:
+    """'0'…'7' and '8+' → '0 months' / '0个月', '8+ months' / '8个月及以上'."""
+    if lang == "zh":
+        return f"{bucket[:-1]}个月及以上" if bucket.endswith("+") else f"{bucket}个月"
+    return f"{bucket} months" if bucket != "1" else "1 month"
+
+
+LABELLED_COLUMNS = {"status": statuses, "severity": severities}
+
+
+def with_labels(table: "pa.Table", lang: str) -> "pa.Table":
+    """Append ``<column>_label`` for the status / severity columns (after every other column) for
+    ``lang`` other than English; English output keeps the ids only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if lang == "en":
+        return table
+    for col, mapping in LABELLED_COLUMNS.items():
+        if col in table.column_names:
+            names = mapping(lang)
+            keys = pa.array(list(names), pa.string())
+            idx = pc.index_in(table.column(col), value_set=keys)
+            labelled = pc.take(pa.array(list(names.values()), pa.string()), idx)
+            table = table.append_column(f"{col}_label", pc.coalesce(labelled, table.column(col)))
+    return table

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from crmtool.churn.backtest import churn_backtest, parse_ratios
 from crmtool.churn.idle import churn_idle
-from crmtool.churn.labels import SEVERITY_ORDER, severity_label, status_label, with_labels
+from crmtool.labels import SEVERITY_ORDER, severity_label, status_label, with_labels
 from crmtool.churn.series import ensure_series
 from crmtool.churn.status import churn_status
 from crmtool.churn.warn import churn_warn

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crmtool.churn.labels import SEVERITY_ORDER
+from crmtool.labels import SEVERITY_ORDER
 from crmtool.churn.series import Series, ensure_series, fetch, month_idx
 from crmtool.config import Settings
 from crmtool.errors import UsageError

@@ -9,7 +9,7 @@ from __future__ import annotations
 from crmtool.config import Settings
 from crmtool.errors import ConfigError
 from crmtool.facts import Period, add_months, install_views
-from crmtool.grading import labels
+from crmtool import labels
 from crmtool.grading._sql import Params, label_case, query
 
 DEMAND_IDS = ("small", "medium", "large", "extra_large")

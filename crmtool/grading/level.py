@@ -5,7 +5,7 @@ from __future__ import annotations
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, install_views
-from crmtool.grading import labels
+from crmtool import labels
 from crmtool.grading._sql import (Params, label_case, normalised, percentile_score, query, tier_case,
                                   tier_order_case)
 from crmtool.grading.classes import classes_ctes

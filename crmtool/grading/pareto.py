@@ -5,7 +5,7 @@ from __future__ import annotations
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, install_views
-from crmtool.grading import labels
+from crmtool import labels
 from crmtool.grading._sql import Params, label_case, metric_column, query
 from crmtool.grading.result import GradeResult
 
@@ -76,7 +76,7 @@ def pareto(con, period: Period, settings: Settings, *, metric: str | None = None
     col = metric_column(metric)
     start = period.window_start(months)
     p = Params(window_start=start, as_of=period.as_of, a=settings.pareto.a, b=settings.pareto.b)
-    sql = SQL.format(metric=col, class_label=label_case(p, "abc_class", labels.abc_classes(lang)))
+    sql = SQL.format(metric=col, class_label=label_case(p, "abc_class", labels.abc_classes(settings, lang)))
     table = query(con, sql, p)
     if table.num_rows == 0:
         raise AnalysisError(f"no customer has a positive {metric} between {start} (exclusive) and "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, install_views
-from crmtool.grading import labels
+from crmtool import labels
 from crmtool.grading._sql import Params, label_case, metric_column, query
 from crmtool.grading.result import GradeResult
 

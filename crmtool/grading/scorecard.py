@@ -8,7 +8,7 @@ from typing import Sequence
 from crmtool.config import Settings, SpecialPeriod
 from crmtool.errors import AnalysisError, ConfigError, UsageError
 from crmtool.facts import Period, add_months, install_views, month_end, parse_quarter, parse_year
-from crmtool.grading import labels
+from crmtool import labels
 from crmtool.grading._sql import Params, label_case, normalised, query, tier_case
 from crmtool.grading.result import GradeResult
 
