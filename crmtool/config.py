@@ -223,6 +223,33 @@ class ClassSettings:
 
 
 @dataclass
+class ManagerSettings:
+    """Account-manager scorecard (SPEC §4.9): factor weights and grades by quota."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"volume": 0.35, "completion": 0.25, "retention": 0.20, "development": 0.20}
+    )
+    grades: list[Tier] = field(
+        default_factory=lambda: [Tier("A", "A", "A", 0.20), Tier("B", "B", "B", 0.50), Tier("C", "C", "C", 0.30)]
+    )
+
+
+@dataclass
+class OverviewSettings:
+    """Sales overview (SPEC §4.10): warn when completion < progress - tolerance or yoy < min_yoy."""
+
+    tolerance: float = 0.02
+    min_yoy: float = 0.0
+
+
+@dataclass
+class AttainmentSettings:
+    """Purchase-volume attainment (SPEC §4.10): under target when attainment < threshold."""
+
+    threshold: float = 1.0
+
+
+@dataclass
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     units: UnitSettings = field(default_factory=UnitSettings)
@@ -238,6 +265,9 @@ class Settings:
     warning: WarningSettings = field(default_factory=WarningSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     classes: ClassSettings = field(default_factory=ClassSettings)
+    managers: ManagerSettings = field(default_factory=ManagerSettings)
+    overview: OverviewSettings = field(default_factory=OverviewSettings)
+    attainment: AttainmentSettings = field(default_factory=AttainmentSettings)
 
     source: str = field(default="defaults", compare=False, metadata={"internal": True})
 
