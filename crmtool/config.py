@@ -212,6 +212,15 @@ class WarningSettings:
 
 
 @dataclass
+class AliveSettings:
+    """Purchase probability, BG/NBD (SPEC §4.12)."""
+
+    window_months: int = 36  # customers with a purchase day in this trailing window are fitted and scored
+    horizon_months: int = 3  # expected purchases over this many months after as-of
+    threshold: float = 0.3  # backtest: p_alive under this at month m counts as a warning
+
+
+@dataclass
 class ClassSettings:
     window_months: int = 12
     demand_bounds: list[float] = field(default_factory=lambda: [500.0, 2000.0, 10000.0])
@@ -265,6 +274,7 @@ class Settings:
     warning: WarningSettings = field(default_factory=WarningSettings)
     backtest: BacktestSettings = field(default_factory=BacktestSettings)
     classes: ClassSettings = field(default_factory=ClassSettings)
+    alive: AliveSettings = field(default_factory=AliveSettings)
     managers: ManagerSettings = field(default_factory=ManagerSettings)
     overview: OverviewSettings = field(default_factory=OverviewSettings)
     attainment: AttainmentSettings = field(default_factory=AttainmentSettings)
