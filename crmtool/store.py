@@ -17,7 +17,7 @@ from crmtool.io.schema import SQL_TYPES, TABLES
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = "crm.duckdb"
 
 
@@ -57,8 +57,20 @@ def _migration_1() -> list[str]:
     return stmts
 
 
+def _migration_2() -> list[str]:
+    """code_map is keyed by (erp_code, valid_from): one ERP code may map to different customers in
+    windows that do not overlap. The tables carry no key constraint (the loader upserts by key), and
+    a store of version 1 holds at most one row per erp_code, which fits the new key as it is.
+    Rejects record the table they were loaded into, so a reload of a file replaces its rejects."""
+    return [
+        "ALTER TABLE rejects ADD COLUMN IF NOT EXISTS table_name VARCHAR",
+        "UPDATE rejects SET table_name = b.table_name FROM batches b "
+        "WHERE b.batch_id = rejects.batch_id AND rejects.table_name IS NULL",
+    ]
+
+
 # version -> statements that bring the store from version-1 to version
-MIGRATIONS: dict[int, list[str]] = {1: _migration_1()}
+MIGRATIONS: dict[int, list[str]] = {1: _migration_1(), 2: _migration_2()}
 
 
 def _is_lock_error(exc: Exception) -> bool:

@@ -207,8 +207,6 @@ def test_review_xlsx_data_on_second_sheet(store, tmp_path):
     assert load_files(store, "orders", [tmp_path / "o.xlsx"]).accepted == 1
 
 
-@pytest.mark.xfail(strict=True, reason="code_map is keyed by erp_code alone: a second validity window for the "
-                                       "same ERP code replaces the first, so older orders lose their mapping")
 def test_review_code_map_two_windows_for_one_code(store, tmp_path):
     load_files(store, "code_map", [write(tmp_path / "cm.csv", "erp编码,主客户编码,生效日期,失效日期\n"
                                                                "X,A,2023-01-01,2023-12-31\nX,B,2024-01-01,\n")])

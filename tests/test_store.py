@@ -58,7 +58,19 @@ def test_second_writer_exits_3_then_killed_load_leaves_store_as_before(tmp_path)
 
     marker = tmp_path / "holding"
     big = orders_file(tmp_path / "big.csv", 5000, prefix="B")
-    holder = crmtool("--db", str(db), "load", "orders", str(big), env={"CRMTOOL_TEST_HOLD_LOAD": str(marker)})
+    # a wrapper installs the loader's test seam: it pauses inside the transaction, just before COMMIT
+    hold = ("import pathlib, sys, time\n"
+            "import crmtool.io.load as load\n"
+            "marker = pathlib.Path(sys.argv.pop(1))\n"
+            "def hold():\n"
+            "    marker.write_text('holding')\n"
+            "    time.sleep(60)\n"
+            "load._before_commit = hold\n"
+            "from crmtool.cli import main\n"
+            "sys.argv[0] = 'crmtool'\n"
+            "main()\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(marker), "--db", str(db), "load", "orders", str(big)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(marker)  # the load has written its rows and holds the transaction open
         t0 = time.monotonic()

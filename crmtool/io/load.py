@@ -1,14 +1,27 @@
 """Loading files into the canonical tables.
 
-One call of :func:`load_files` is one transaction: every file is read, its headers mapped, its text
-converted and checked in SQL (each failing cell becomes a reject with file, line, column, value and
-reason), the good rows upserted by the table key, and a batch row recorded. ``strict`` turns any
-reject into a failure that leaves the store untouched.
+One call of :func:`load_files` is one transaction (``Store.transaction()``). Each file goes through
+five steps, each a small set-based SQL job inside DuckDB:
+
+- **read**: :func:`crmtool.io.readers.open_source` gives a relation of text columns and its first
+  rows; the header is found in those (title rows above it, a second header row) by :func:`map_headers`;
+- **stage**: ``stg_text`` holds the mapped columns as trimmed text (``x_<column>``) with each row's
+  line; repeated header rows, total rows (合计) and empty rows are dropped in SQL; ``stg`` adds the
+  typed values, converted by the named macros every table shares (``crm_date``, ``crm_number``,
+  ``crm_money``, ``crm_tons`` …, see :func:`install_macros`);
+- **check**: each failing cell is a reject with file, line, column, value and reason; the table's own
+  checks (declared in :mod:`crmtool.io.schema`) and set checks (overlapping validity windows) add theirs;
+- **upsert**: the good rows, one per key (the last line of a file wins), replace the stored rows with
+  the same key;
+- **record**: a batch row, and the file's rejects (replacing those of an earlier load of the same file
+  into the same table).
+
+``strict`` turns any reject into a failure that leaves the store untouched.
 """
 
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
@@ -17,10 +30,10 @@ from typing import Callable, Sequence
 
 from crmtool.config import TIER_SCHEMES, Settings
 from crmtool.errors import InputError, UsageError
-from crmtool.io.readers import RawRows, read_rows, xlsx_sheet_names
-from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY,
-                               MONTH, NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table,
-                               normalize_header, split_header_unit, unit_id)
+from crmtool.io.readers import Source, open_source, xlsx_sheet_names
+from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY, MONTH,
+                               NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
+                               split_header_scale, split_header_unit, unit_id)
 from crmtool.store import Store, quote_ident as q
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
@@ -39,7 +52,12 @@ REASONS = {
     "density": "no density for this category to convert between mass and volume (set [units.density])",
     "subject": "needs a customer_id or a manager_id",
     "range": "end date before start date",
+    "date_range": "date out of range",
+    "overlap": "validity window overlaps another for this code",
 }
+
+# test seam: called inside the load's transaction just before COMMIT (the crash test pauses here)
+_before_commit: Callable[[], None] | None = None
 
 
 @dataclass
@@ -65,6 +83,7 @@ class LoadResult:
     files: list[FileResult]
     strict_failed: bool = False
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -91,24 +110,25 @@ def resolve_table(name: str) -> Table:
 
 
 # ---------------------------------------------------------------------------------------------
-# header mapping
+# read: the header
 
 
 @dataclass
 class HeaderMap:
-    header_index: int  # index into RawRows.rows of the header row
+    header_index: int  # index into Source.head of the header row
     columns: dict[str, int]  # canonical -> column position
     headers: list[str]
     extras: dict[str, int]  # unknown header -> position (kept for customers)
     default_unit: str | None  # from a header such as 数量(升)
+    scales: dict[str, int] = field(default_factory=dict)  # money column -> factor from a header such as 金额(万元)
 
 
 def _column_spellings(col: Column) -> set[str]:
     return {normalize_header(a) for a in (col.name, *col.aliases)}
 
 
-def _match(headers: list[str], table: Table, user: dict[str, str],
-           path: Path) -> tuple[dict[str, int], str | None, list[tuple[str, str]]]:
+def _match(headers: list[str], table: Table,
+           user: dict[str, str]) -> tuple[dict[str, int], str | None, list[tuple[str, str]]]:
     found: dict[str, int] = {}
     unmatched: list[tuple[str, str]] = []
     default_unit = None
@@ -134,12 +154,15 @@ def _match(headers: list[str], table: Table, user: dict[str, str],
             if i in taken:
                 continue
             base, unit = split_header_unit(h)
-            if norm[i] in spellings or normalize_header(base) in spellings:
+            money_base, _ = split_header_scale(h)
+            if norm[i] in spellings or normalize_header(base) in spellings or (
+                    col.kind == MONEY and normalize_header(money_base) in spellings):
                 found[col.name] = i
                 taken.add(i)
-                if unit and col.name == "quantity":
-                    default_unit = unit
                 break
+    qcol = table.quantity_unit[0] if table.quantity_unit else None
+    if qcol in found:
+        default_unit = split_header_unit(headers[found[qcol]])[1]
     return found, default_unit, unmatched
 
 
@@ -148,12 +171,12 @@ def _looks_like_data(text: str) -> bool:
     return t.isdigit()
 
 
-def _sub_header(raw: RawRows, idx: int, found: dict[str, int], table: Table) -> list | None:
+def _sub_header(src: Source, idx: int, found: dict[str, int], table: Table) -> list | None:
     """The row below the header when it is a second header row: only text, and empty under at
     least one required column (a data row fills those)."""
-    if raw.header_given or idx + 1 >= len(raw.rows):
+    if src.header_given or idx + 1 >= len(src.head):
         return None
-    sub = raw.rows[idx + 1]
+    sub = src.head[idx + 1]
     cells = [str(c).strip() for c in sub if c is not None and str(c).strip()]
     required = [found[r] for r in table.required if r in found]
     empty_required = any(p >= len(sub) or sub[p] is None or not str(sub[p]).strip() for p in required)
@@ -162,89 +185,137 @@ def _sub_header(raw: RawRows, idx: int, found: dict[str, int], table: Table) -> 
     return None
 
 
-def map_headers(raw: RawRows, table: Table, user: dict[str, str]) -> HeaderMap:
-    """Find the header row (an export may carry title rows above it) and map it to the table."""
-    if not raw.rows:
-        raise InputError(f"{raw.path}: the file is empty")
+def map_headers(src: Source, table: Table, user: dict[str, str]) -> HeaderMap:
+    """Find the header row among the first rows (an export may carry title rows above it) and map
+    it to the table."""
+    rows = [i for i, r in enumerate(src.head) if any(c is not None and str(c).strip() for c in r)]
+    if not rows:
+        raise InputError(f"{src.path}: the file is empty")
     best: tuple[int, int, dict[str, int], str | None, list[tuple[str, str]]] | None = None
-    candidates = [0] if raw.header_given else range(min(10, len(raw.rows)))
+    candidates = [0] if src.header_given else rows[:10]
     for idx in candidates:
-        headers = [str(h).strip() if h is not None else "" for h in raw.rows[idx]]
-        found, unit, unmatched = _match(headers, table, user, raw.path)
+        headers = [str(h).strip() if h is not None else "" for h in src.head[idx]]
+        found, unit, unmatched = _match(headers, table, user)
         score = len(found) + 10 * sum(1 for r in table.required if r in found)
         if best is None or score > best[1]:
             best = (idx, score, found, unit, unmatched)
     assert best is not None
     idx, _, found, unit, unmatched = best
-    headers = [str(h).strip() if h is not None else "" for h in raw.rows[idx]]
-    sub = _sub_header(raw, idx, found, table)
+    headers = [str(h).strip() if h is not None else "" for h in src.head[idx]]
+    sub = _sub_header(src, idx, found, table)
     if sub is not None:  # a two-row header (merged cells above 数量 | 单位): the lower row names the columns
         combined = headers + [""] * max(0, len(sub) - len(headers))
         for i, cell in enumerate(sub):
             if cell is not None and str(cell).strip():
                 combined[i] = str(cell).strip()
-        found2, unit2, unmatched2 = _match(combined, table, user, raw.path)
+        found2, unit2, unmatched2 = _match(combined, table, user)
         if len(found2) >= len(found) and all(r in found2 for r in table.required if r in found):
             idx, headers, found, unit, unmatched = idx + 1, combined, found2, unit2 or unit, unmatched2
+    line = src.head_lines[idx]
     if unmatched:
         key, header = unmatched[0]
-        raise InputError(f"{raw.path} line {raw.lines[idx]}: config [columns.{table.name}] maps {key} to header "
+        raise InputError(f"{src.path} line {line}: config [columns.{table.name}] maps {key} to header "
                          f"{header!r}, which the file does not have; its headers are: "
                          f"{', '.join(h for h in headers if h)}")
     missing = [c for c in table.required if c not in found]
-    if table.name == "plans" and not ({"customer_id", "manager_id"} & set(found)):
-        missing.append("customer_id or manager_id")
+    if table.one_of and not (set(table.one_of) & set(found)):
+        missing.append(" or ".join(table.one_of))
     if missing:
         hints = "; ".join(f"{m} (e.g. {', '.join(table.column(m).aliases[:3])})" if m in
                           {c.name for c in table.columns} else m for m in missing)
-        raise InputError(f"{raw.path} line {raw.lines[idx]}: no column for {hints}. Headers found: "
+        raise InputError(f"{src.path} line {line}: no column for {hints}. Headers found: "
                          f"{', '.join(h for h in headers if h) or '(none)'}. Map them under "
                          f"[columns.{table.name}] in crmtool.toml")
     extras = {h: i for i, h in enumerate(headers) if h and i not in found.values()}
-    return HeaderMap(idx, found, headers, extras, unit)
+    scales = {}
+    for name, pos in found.items():
+        if table.column(name).kind == MONEY:
+            scale = split_header_scale(headers[pos])[1]
+            if scale and scale != 1:
+                scales[name] = scale
+    return HeaderMap(idx, found, headers, extras, unit, scales)
 
 
 # ---------------------------------------------------------------------------------------------
-# SQL conversion of one text column
+# the conversion rules: named SQL macros every table uses
+
+PLACEHOLDERS = ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null")
+TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "subtotal", "sum")
+_SPACES = " \t\r\n\u3000\u00a0"
 
 
-def _clean_number(v: str) -> str:
-    # thousands separators, currency signs, SAP's trailing minus (123.00-) and accounting brackets
-    w = f"translate({v}, '０１２３４５６７８９．－（）', '0123456789.-()')"  # full-width forms
-    s = (f"replace(replace(replace(replace(replace({w}, ',', ''), '，', ''), '¥', ''), '￥', ''), ' ', '')")
-    return (f"(CASE WHEN {s} LIKE '%-' THEN '-' || rtrim({s}, '-') "
-            f"WHEN {s} LIKE '(%)' THEN '-' || trim({s}, '()') ELSE {s} END)")
+def _sql_str(text: str) -> str:
+    """A SQL string literal of one of our own constants (never user text)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
-def _convert(kind: str, v: str) -> str:
-    """SQL expression turning text ``v`` into the column's type; NULL where it cannot."""
-    if kind in (NUMBER, MONEY):
-        typ = "DECIMAL(18,4)" if kind == NUMBER else "DECIMAL(18,2)"
-        return f"TRY_CAST(TRY_CAST({_clean_number(v)} AS DOUBLE) AS {typ})"
-    if kind == SCORE:
-        return f"TRY_CAST(replace({v}, '%', '') AS DOUBLE)"
-    if kind == INT:
-        d = f"TRY_CAST({v} AS DOUBLE)"
-        return f"(CASE WHEN {d} = floor({d}) THEN TRY_CAST({d} AS INTEGER) END)"
-    if kind == DATE:
-        fmts = ", ".join(f"'{f}'" for f in DATE_FORMATS)
-        return (f"(CASE WHEN regexp_full_match({v}, '[0-9]{{5}}(\\.[0-9]+)?') "
-                f"THEN CAST(DATE '1899-12-30' + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) AS DATE) "
-                f"ELSE CAST(try_strptime({v}, [{fmts}]) AS DATE) END)")
-    if kind == MONTH:
-        fmts = ", ".join(f"'{f}'" for f in MONTH_FORMATS + DATE_FORMATS)
-        return (f"CAST(date_trunc('month', CASE WHEN regexp_full_match({v}, '[0-9]{{5}}(\\.[0-9]+)?') "
-                f"THEN CAST(DATE '1899-12-30' + CAST(floor(CAST({v} AS DOUBLE)) AS INTEGER) AS DATE) "
-                f"ELSE CAST(try_strptime({v}, [{fmts}]) AS DATE) END) AS DATE)")
-    if kind == LIST:
-        sep = "[,;，；、|\\s]+"
-        return f"regexp_split_to_array(regexp_replace({v}, '^{sep}|{sep}$', '', 'g'), '{sep}')"
-    if kind == CODE:
-        return f"regexp_replace({v}, '^([0-9]+)\\.0+$', '\\1')"
-    return v
+def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
+    base = unit_id(settings.units.base) or "t"  # validated by config: an id from UNITS, never user text
+    bkind, bfactor, _ = UNITS[base]
+    date_min = dt.date.fromisoformat(settings.load.date_min)  # validated by config
+    date_max = today + dt.timedelta(days=int(settings.load.date_max_days_ahead))
+    placeholders = ", ".join(_sql_str(p) for p in PLACEHOLDERS)
+    dates = ", ".join(_sql_str(f) for f in DATE_FORMATS)
+    months = ", ".join(_sql_str(f) for f in MONTH_FORMATS + DATE_FORMATS)
+    serial = "regexp_full_match(x, '[0-9]{5}(\\.[0-9]+)?')"
+    from_serial = "CAST(DATE '1899-12-30' + CAST(floor(TRY_CAST(x AS DOUBLE)) AS INTEGER) AS DATE)"
+    list_sep = "[,;，；、|\\s]+"
+    num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
+    pats = " ".join(f"WHEN lower({t}) LIKE '{p}' THEN '{cid}'" for t in ("cat", "product")
+                    for cid, p in CATEGORY_PATTERNS)
+    return {
+        # a cell as text: trimmed; '-', '/', '#N/A' … are how exports write "nothing"
+        "crm_text(x)": f"CASE WHEN trim(x, {_sql_str(_SPACES)}) IN ({placeholders}) THEN NULL "
+                       f"ELSE trim(x, {_sql_str(_SPACES)}) END",
+        # SAP's trailing minus (123.00-) and accounting brackets (12) are negative
+        "crm_signed(s)": "CASE WHEN s LIKE '%-' THEN '-' || rtrim(s, '-') "
+                         "WHEN s LIKE '(%)' THEN '-' || trim(s, '()') ELSE s END",
+        # full-width digits, thousands separators, currency marks (¥ ￥ 元), SAP's trailing minus
+        # (123.00-) and accounting brackets
+        "crm_clean_number(x)": "crm_signed(replace(replace(replace(replace(replace(replace(replace("
+                               "translate(x, '０１２３４５６７８９．－（）', '0123456789.-()'), "
+                               "',', ''), '，', ''), '¥', ''), '￥', ''), '元', ''), ' ', ''), '\u3000', ''))",
+        "crm_double(x)": "TRY_CAST(crm_clean_number(x) AS DOUBLE)",
+        "crm_number(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,4))",
+        "crm_money(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,2))",
+        "crm_money_scaled(x, scale)": "TRY_CAST(crm_double(x) * scale AS DECIMAL(18,2))",
+        "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
+                      "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
+        "crm_score(x)": "TRY_CAST(replace(x, '%', '') AS DOUBLE)",
+        # dates as exports write them, Excel serial numbers (45292 = 2024-01-01) included
+        "crm_date(x)": f"CASE WHEN {serial} THEN {from_serial} ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END",
+        "crm_month(x)": f"CAST(date_trunc('month', CASE WHEN {serial} THEN {from_serial} "
+                        f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END) AS DATE)",
+        "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
+        "crm_month_ok(m)": f"m BETWEEN DATE '{date_min.replace(day=1).isoformat()}' AND DATE '{date_max.isoformat()}'",
+        "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
+        # codes that went through a spreadsheet as numbers: 123.0 -> 123
+        "crm_code(x)": "regexp_replace(x, '^([0-9]+)\\.0+$', '\\1')",
+        # coded values: the id for a label or id, else NULL (the caller keeps the text)
+        "crm_level(x)": "(SELECT lid FROM lk_level WHERE spelling = lower(x))",
+        "crm_ctype(x)": "(SELECT cid FROM lk_ctype WHERE spelling = lower(x))",
+        "crm_category_id(x)": "(SELECT cid FROM lk_category WHERE spelling = lower(x))",
+        "crm_category(cat, product)": f"coalesce(crm_category_id(cat), CASE {pats} ELSE NULL END, 'other')",
+        # a quantity cell may carry its unit ("12吨", "1,000 升"): the number and the unit apart
+        "crm_qty_text(x)": f"CASE WHEN TRY_CAST(x AS DOUBLE) IS NULL AND regexp_full_match(x, '{num}') "
+                           f"THEN regexp_extract(x, '{num}', 1) ELSE x END",
+        "crm_qty_unit(x)": f"CASE WHEN TRY_CAST(x AS DOUBLE) IS NULL AND regexp_full_match(x, '{num}') "
+                           f"THEN regexp_extract(x, '{num}', 2) END",
+        # a quantity in units.base (tons by default) from a quantity in a unit of kind mass or volume
+        # with its factor to kg or L; mass <-> volume needs the density (kg/L)
+        "crm_base_unit()": f"'{base}'",
+        "crm_tons(qty, kind, factor, density)": (
+            f"TRY_CAST(CASE WHEN kind = '{bkind}' THEN qty * factor / {bfactor} "
+            f"WHEN kind = 'volume' THEN qty * factor * density / {bfactor} "
+            f"WHEN kind = 'mass' THEN qty * factor / density / {bfactor} END AS DECIMAL(18,4))"),
+    }
 
 
-_REASON_OF_KIND = {NUMBER: "number", MONEY: "number", INT: "int", DATE: "date", MONTH: "month", SCORE: "score"}
+def install_macros(con, settings: Settings, today: dt.date | None = None) -> None:
+    """Create the conversion macros (and the lookup tables they read) on ``con``."""
+    _create_lookups(con, settings)
+    for sig, body in _macros(settings, today or dt.date.today()).items():
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {sig} AS {body}")
 
 
 def _lookup_rows(settings: Settings) -> dict[str, list[tuple]]:
@@ -252,7 +323,9 @@ def _lookup_rows(settings: Settings) -> dict[str, list[tuple]]:
                   for s in (uid, *spellings)}.values())
     cats = list({s.lower(): (s.lower(), cid) for cid, spellings in CATEGORIES.items()
                  for s in (cid, *spellings)}.values())
-    dens = [(k, float(v)) for k, v in settings.units.density.items()]
+    # keys are any product code or category the user names; matched lower-cased
+    dens = list({str(k).strip().lower(): (str(k).strip().lower(), float(v))
+                 for k, v in settings.units.density.items()}.values())
     levels = []
     for scheme in TIER_SCHEMES.values():
         for t in scheme:
@@ -266,229 +339,256 @@ def _lookup_rows(settings: Settings) -> dict[str, list[tuple]]:
     return {"lk_unit": units, "lk_category": cats, "lk_density": dens, "lk_level": levels, "lk_ctype": ctypes}
 
 
+_LOOKUP_COLUMNS = {"lk_unit": ["spelling", "uid", "kind", "factor"], "lk_category": ["spelling", "cid"],
+                   "lk_density": ["name", "density"], "lk_level": ["spelling", "lid"], "lk_ctype": ["spelling", "cid"]}
+_CODED = {"level": ("lk_level", "lid"), "ctype": ("lk_ctype", "cid"), "category": ("lk_category", "cid")}
+
+
 def _create_lookups(con, settings: Settings) -> None:
     import pyarrow as pa
 
-    names = {"lk_unit": ["spelling", "uid", "kind", "factor"], "lk_category": ["spelling", "cid"],
-             "lk_density": ["category", "density"], "lk_level": ["spelling", "lid"],
-             "lk_ctype": ["spelling", "cid"]}
     for table, rows in _lookup_rows(settings).items():
-        cols = list(zip(*rows)) if rows else [[] for _ in names[table]]
-        arrow = pa.table({n: list(c) for n, c in zip(names[table], cols)}) if rows else pa.table(
-            {n: pa.array([], pa.float64() if n in ("factor", "density") else pa.string()) for n in names[table]})
+        names = _LOOKUP_COLUMNS[table]
+        cols = list(zip(*rows)) if rows else [[] for _ in names]
+        arrow = pa.table({n: pa.array(list(c), pa.float64() if n in ("factor", "density") else pa.string())
+                          for n, c in zip(names, cols)})
         con.register(f"{table}_src", arrow)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_src")
         con.unregister(f"{table}_src")
 
 
-PLACEHOLDERS = ", ".join(f"'{p}'" for p in ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null"))
-TOTAL_WORDS = {"合计", "总计", "小计", "合 计", "总 计", "total", "subtotal", "sum"}
+# ---------------------------------------------------------------------------------------------
+# stage
 
 
-def _data_rows(raw: RawRows, hm: HeaderMap) -> tuple[list[list[str | None]], list[int]]:
-    """Rows below the header, without the header repeated mid-file (page breaks of a printed
-    export) and without total rows (合计/小计) — neither is data and neither is a reject."""
-    header = [h or None for h in hm.headers]
-    body, lines = [], []
-    for row, line in zip(raw.rows[hm.header_index + 1:], raw.lines[hm.header_index + 1:]):
-        cells = [str(c).strip() for c in row if c is not None and str(c).strip()]
-        if [(c.strip() if isinstance(c, str) else c) or None for c in row[:len(header)]] == header[:len(row)]:
-            continue
-        if cells and cells[0].replace(":", "").replace("：", "").lower() in TOTAL_WORDS:
-            continue
-        body.append(row)
-        lines.append(line)
-    return body, lines
+def _header_row_rid(src: Source, hm: HeaderMap) -> int:
+    return src.head_rids[hm.header_index]
 
 
-def _stage(con, raw: RawRows, hm: HeaderMap, table: Table) -> None:
-    """stg_text: __line plus one VARCHAR per canonical column present (trimmed, '' -> NULL)."""
-    import pyarrow as pa
-
-    body, lines = _data_rows(raw, hm)
-    cols: dict[str, list] = {"__line": lines}
-    for name, pos in hm.columns.items():
-        cols[name] = [r[pos] if pos < len(r) else None for r in body]
+def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
+    """stg_text: one trimmed text column x_<name> per canonical column (NULL when the file lacks
+    it), the extras of an archive, and __skip for rows that are no data: empty, the header repeated
+    mid-file (page breaks of a printed export) or a total row (合计/小计). stg_src adds each row's line
+    and drops the rows above the header and the skipped ones."""
+    w = src.width
+    cells = [f"nullif(trim(c{i}, {_sql_str(_SPACES)}), '')" for i in range(w)]
+    first = f"coalesce({', '.join(cells)})" if w > 1 else cells[0]
+    header = [h or None for h in hm.headers][:w]
+    repeat = f"[{', '.join(cells[:len(header)])}] IS NOT DISTINCT FROM ?::VARCHAR[]" if header else "false"
+    total = (f"lower(replace(replace({first}, ':', ''), '：', '')) IN "
+             f"({', '.join(_sql_str(t) for t in TOTAL_WORDS)})")
+    selects = []
+    if src.line_column:
+        selects.append(q(src.line_column))
+    for c in table.columns:
+        pos = hm.columns.get(c.name)
+        selects.append(f"crm_text(c{pos}) AS {q('x_' + c.name)}" if pos is not None and pos < w
+                       else f"CAST(NULL AS VARCHAR) AS {q('x_' + c.name)}")
     if table.keep_extra:
-        for j, (header, pos) in enumerate(hm.extras.items()):
-            cols[f"__extra_{j}"] = [r[pos] if pos < len(r) else None for r in body]
-    arrow = pa.table({k: pa.array(v, pa.int64() if k == "__line" else pa.string()) for k, v in cols.items()})
-    con.register("stg_arrow", arrow)
-    selects = ["__line"]
-    for name in cols:
-        if name == "__line":
-            continue
-        # '-', '/', '#N/A' … are how exports write "nothing" in a cell
-        selects.append(f"CASE WHEN trim({q(name)}) IN ({PLACEHOLDERS}) THEN NULL ELSE trim({q(name)}) END AS {q(name)}")
-    for c in table.columns:
-        if c.name not in cols:
-            selects.append(f"CAST(NULL AS VARCHAR) AS {q(c.name)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_text AS SELECT {', '.join(selects)} FROM stg_arrow")
-    con.unregister("stg_arrow")
+        for j, pos in enumerate(hm.extras.values()):
+            selects.append(f"crm_text(c{pos}) AS {q(f'__extra_{j}')}" if pos < w
+                           else f"CAST(NULL AS VARCHAR) AS {q(f'__extra_{j}')}")
+    if src.multiline:
+        nl = " + ".join(f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(w))
+        selects.append(f"{nl} AS __nl")
+    selects.append(f"({first} IS NULL OR {repeat} OR {total}) AS __skip")
+    # parameters bind in the order of the statement text: the header (SELECT list), then the path (FROM)
+    params = ([header] if header else []) + list(src.params)
+    sql = f"CREATE OR REPLACE TEMP TABLE stg_text AS SELECT {', '.join(selects)} FROM {src.relation}"
+    import duckdb
+
+    try:
+        con.execute(sql, params)
+    except duckdb.Error as exc:
+        if src.relation.startswith("read_csv"):
+            from crmtool.io.readers import csv_error
+
+            raise csv_error(src.path, exc) from None
+        raise
+    hdr = _header_row_rid(src, hm)
+    # a row's index in the file: rowids are consecutive in insertion order, from an offset that
+    # differs inside a transaction
+    first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
+    rid = f"(rowid - {int(first)})"
+    if src.line_column:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {q(src.line_column)} AS __line, * "
+                    f"FROM (SELECT {rid} AS __rid, * FROM stg_text) WHERE __rid > {int(hdr)} AND NOT __skip")
+        return
+    # CSV: line = index + 1 + line breaks inside earlier records + empty lines before (see readers)
+    nl = ("+ coalesce(sum(__nl) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+          if src.multiline else "")
+    inner = f"SELECT {rid} AS __rid, {rid} + {int(src.line_offset)} {nl} AS __s, * FROM stg_text"
+    if src.blank_keys:
+        con.execute("CREATE OR REPLACE TEMP TABLE stg_blanks (a BIGINT, cnt BIGINT)")
+        con.executemany("INSERT INTO stg_blanks VALUES (?, ?)", [list(k) for k in src.blank_keys])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT s.__s + coalesce(b.cnt, 0) AS __line, s.* "
+                    f"FROM ({inner}) s ASOF LEFT JOIN stg_blanks b ON s.__s > b.a "
+                    f"WHERE s.__rid > {int(hdr)} AND NOT s.__skip")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) "
+                    f"WHERE __rid > {int(hdr)} AND NOT __skip")
 
 
-def _category_sql(cat: str, product: str) -> str:
-    """Category id from the category text (id or label), else from words in either text, else other."""
-    pats = " ".join(f"WHEN lower({t}) LIKE '{p}' THEN '{cid}'" for t in (cat, product) for cid, p in CATEGORY_PATTERNS)
-    return (f"coalesce((SELECT cid FROM lk_category WHERE spelling = lower({cat})), "
-            f"CASE {pats} ELSE NULL END, 'other')")
+def _typed(c: Column, hm: HeaderMap) -> str:
+    """SQL turning x_<name> into the column's type (NULL where it cannot)."""
+    x = q("x_" + c.name)
+    if c.convert:
+        return c.convert
+    if c.kind == LIST:
+        if c.coded:
+            lk, col = _CODED[c.coded]
+            return (f"(SELECT list(coalesce(l.{col}, e.v) ORDER BY coalesce(l.{col}, e.v)) "
+                    f"FROM (SELECT unnest(crm_list({x})) AS v) e LEFT JOIN {lk} l ON l.spelling = lower(e.v))")
+        return f"crm_list({x})"
+    if c.coded:
+        return f"coalesce(crm_{'category_id' if c.coded == 'category' else c.coded}({x}), {x})"
+    if c.kind == MONEY and c.name in hm.scales:
+        return f"crm_money_scaled({x}, {int(hm.scales[c.name])})"
+    fn = {NUMBER: "crm_number", MONEY: "crm_money", INT: "crm_int", DATE: "crm_date", MONTH: "crm_month",
+          SCORE: "crm_score", CODE: "crm_code"}.get(c.kind)
+    return f"{fn}({x})" if fn else x
 
 
-def _typed_select(table: Table, settings: Settings, default_unit: str | None) -> str:
-    """SELECT over stg_text producing typed values (and the extra derived columns)."""
-    out = ["s.__line"]
-    src = "stg_text s"
-    for c in table.columns:
-        v = f"s.{q(c.name)}"
-        if table.name == "customers" and c.name == "level":
-            out.append(f"coalesce((SELECT lid FROM lk_level WHERE spelling = lower({v})), {v}) AS level")
-        elif table.name == "customers" and c.name == "customer_type":
-            out.append(f"coalesce((SELECT cid FROM lk_ctype WHERE spelling = lower({v})), {v}) AS customer_type")
-        elif table.name == "campaigns" and c.name in ("levels", "products"):
-            # coded values inside a list: 黄金、铂金 -> gold, platinum; 柴油 -> diesel (others kept as written)
-            lk, col = ("lk_level", "lid") if c.name == "levels" else ("lk_category", "cid")
-            out.append(f"(SELECT list(coalesce(l.{col}, x.v) ORDER BY coalesce(l.{col}, x.v)) FROM (SELECT unnest({_convert(LIST, v)}) AS v) x "
-                       f"LEFT JOIN {lk} l ON l.spelling = lower(x.v)) AS {q(c.name)}")
-        elif table.name == "orders" and c.name == "category":
-            out.append("s.__cat AS category")
-        elif table.name == "orders" and c.name in ("quantity", "unit"):
-            continue
-        else:
-            out.append(f"{_convert(c.kind, v)} AS {q(c.name)}")
-    if table.name == "orders":
-        base = unit_id(settings.units.base) or "t"  # validated by config; an id from UNITS, never user text
-        bkind, bfactor, _ = UNITS[base]
-        qraw = _convert(NUMBER, "s.__qtext")
-        dflt = f"'{default_unit}'" if default_unit else "NULL"
-        # a quantity cell may carry its unit ("12吨", "1,000 升"): split it off, the unit column wins
-        num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
-        src = (f"(SELECT *, {_category_sql('category', 'product_name')} AS __cat, "
-               f"CASE WHEN TRY_CAST(quantity AS DOUBLE) IS NULL AND regexp_full_match(quantity, '{num}') "
-               f"THEN regexp_extract(quantity, '{num}', 1) ELSE quantity END AS __qtext, "
-               f"coalesce(unit, CASE WHEN TRY_CAST(quantity AS DOUBLE) IS NULL AND regexp_full_match(quantity, '{num}') "
-               f"THEN regexp_extract(quantity, '{num}', 2) END, {dflt}, '{base}') AS __unit FROM stg_text) s "
-               "LEFT JOIN lk_unit u ON u.spelling = lower(s.__unit) "
-               "LEFT JOIN lk_density d ON d.category = s.__cat")
-        out.append(f"{qraw} AS quantity_raw")
-        out.append("s.__unit AS unit_raw")
-        # mass<->volume needs the category's density (kg/L)
-        out.append(
-            f"CAST(CASE WHEN u.kind = '{bkind}' THEN {qraw} * u.factor / {bfactor} "
-            f"WHEN u.kind = 'volume' THEN {qraw} * u.factor * d.density / {bfactor} "
-            f"WHEN u.kind = 'mass' THEN {qraw} * u.factor / d.density / {bfactor} END AS DECIMAL(18,4)) AS quantity")
-        out.append("u.uid AS unit")
-    return f"SELECT {', '.join(out)} FROM {src}"
+_REASON_OF_KIND = {NUMBER: "number", MONEY: "number", INT: "int", DATE: "date", MONTH: "month", SCORE: "score"}
 
 
-def _reject_checks(table: Table, hm: HeaderMap, settings: Settings) -> list[str]:
-    """One SELECT per check, each giving (__line, field, value, reason) for the failing rows."""
-    checks: list[str] = []
+def _row_checks(table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
+    """(field, value SQL, reason key, condition SQL) over the typed stage, in column order."""
+    checks = []
     present = set(hm.columns)
-
-    def sel(field_: str, value: str, reason: str, where: str) -> str:
-        return (f"SELECT s.__line, '{field_}' AS field, CAST({value} AS VARCHAR) AS value, "
-                f"'{REASONS[reason]}' AS reason FROM stg_text s JOIN stg_typed t USING (__line) WHERE {where}")
-
+    qty = table.quantity_unit[0] if table.quantity_unit else None
     for c in table.columns:
-        v = f"s.{q(c.name)}"
+        x, t = q("x_" + c.name), q(c.name)
         if c.required:
-            checks.append(sel(c.name, v, "missing", f"{v} IS NULL"))
+            checks.append((c.name, "NULL", "missing", f"{x} IS NULL"))
         if c.name not in present:
             continue
         if c.kind in _REASON_OF_KIND:
-            tv = "t.quantity_raw" if (table.name == "orders" and c.name == "quantity") else f"t.{q(c.name)}"
-            checks.append(sel(c.name, v, _REASON_OF_KIND[c.kind], f"{v} IS NOT NULL AND {tv} IS NULL"))
+            tv = "quantity_raw" if c.name == qty else t
+            checks.append((c.name, x, _REASON_OF_KIND[c.kind], f"{x} IS NOT NULL AND {tv} IS NULL"))
         if c.kind == SCORE:
-            checks.append(sel(c.name, v, "score", f"t.{q(c.name)} NOT BETWEEN 0 AND 100"))
-    if table.name == "orders":
-        checks.append(sel("unit", "t.unit_raw", "unit", "t.unit IS NULL"))
-        base_kind = UNITS[unit_id(settings.units.base) or "t"][0]
-        checks.append(sel("unit", "t.unit_raw || ' / ' || t.category", "density",
-                          f"t.unit IS NOT NULL AND t.quantity_raw IS NOT NULL AND t.quantity IS NULL "
-                          f"AND t.unit IN (SELECT uid FROM lk_unit WHERE kind <> '{base_kind}')"))
-    if table.name == "plans":
-        checks.append(sel("customer_id", "NULL", "subject", "s.customer_id IS NULL AND s.manager_id IS NULL"))
-    if table.name in ("contracts", "campaigns"):
-        checks.append(sel("end_date", "s.end_date", "range", "t.end_date < t.start_date"))
+            checks.append((c.name, x, "score", f"{t} NOT BETWEEN 0 AND 100"))
+        if c.kind == DATE:
+            checks.append((c.name, x, "date_range", f"NOT crm_date_ok({t})"))
+        if c.kind == MONTH:
+            checks.append((c.name, x, "date_range", f"NOT crm_month_ok({t})"))
+    if table.quantity_unit:
+        _, ucol = table.quantity_unit
+        checks.append((ucol, "unit_raw", "unit", f"{q(ucol)} IS NULL"))
+        # a known unit and a number that still has no quantity: mass <-> volume without a density
+        checks.append((ucol, "unit_raw || ' / ' || category", "density",
+                       f"{q(ucol)} IS NOT NULL AND quantity_raw IS NOT NULL AND {q(qty)} IS NULL"))
+    for chk in table.checks:
+        checks.append((chk.field, chk.value, chk.reason, chk.when))
     return checks
 
 
-def _final_select(table: Table) -> str:
+def _stage_typed(con, table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
+    """stg: the text columns, the typed columns and __bad (some check failed) for every row."""
+    xs = ", ".join(q("x_" + c.name) for c in table.columns)
+    extras = "".join(f", {q(f'__extra_{j}')}" for j in range(len(hm.extras))) if table.keep_extra else ""
+    qty = table.quantity_unit[0] if table.quantity_unit else None
+    unit = table.quantity_unit[1] if table.quantity_unit else None
+    typed = [f"{_typed(c, hm)} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
+    sql = f"SELECT s.__line, {xs}{extras}, {', '.join(typed)} FROM stg_src s"
+    if table.quantity_unit:
+        dflt = f"'{hm.default_unit}'" if hm.default_unit else "NULL"  # a unit id from UNITS
+        qx, ux = q("x_" + qty), q("x_" + unit)
+        inner = (f"SELECT *, crm_number(crm_qty_text({qx})) AS quantity_raw, "
+                 f"coalesce({ux}, crm_qty_unit({qx}), {dflt}, crm_base_unit()) AS unit_raw FROM ({sql})")
+        # the density of the first key that has one: product code, category as written, category id
+        dens = " ".join(f"LEFT JOIN lk_density d{i} ON d{i}.name = {k}" for i, k in enumerate(table.density_by))
+        density = f"coalesce({', '.join(f'd{i}.density' for i in range(len(table.density_by)))}, NULL)"
+        sql = (f"SELECT i.*, u.uid AS {q(unit)}, crm_tons(i.quantity_raw, u.kind, u.factor, {density}) AS {q(qty)} "
+               f"FROM ({inner}) i LEFT JOIN lk_unit u ON u.spelling = lower(i.unit_raw) {dens}")
+    checks = _row_checks(table, hm)
+    bad = " OR ".join(f"coalesce({cond}, false)" for _, _, _, cond in checks) or "false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT *, ({bad}) AS __bad FROM ({sql})")
+    return checks
+
+
+def _set_checks(con, table: Table) -> bool:
+    """stg_setrej: rows that pass every row check but not a check over the set: a validity window
+    that overlaps another window of the same code, in the file or stored (a stored window this file
+    replaces does not count). Returns whether the table has such checks."""
+    if not table.windows:
+        return False
+    code, vf, vt = (q(n) for n in table.windows)
+    tname = q(table.name)
+    lo, hi = "DATE '0001-01-01'", "DATE '9999-12-31'"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE stg_setrej AS
+        WITH file_rows AS (
+            SELECT __line, {code}, {vf}, {vt}, {q('x_' + table.windows[1])} AS x_from,
+                   {q('x_' + table.windows[2])} AS x_to
+            FROM stg WHERE NOT __bad
+            QUALIFY row_number() OVER (PARTITION BY {code}, {vf} ORDER BY __line DESC) = 1),
+        kept AS (
+            SELECT {code}, {vf}, {vt} FROM {tname} e
+            WHERE NOT EXISTS (SELECT 1 FROM file_rows f WHERE f.{code} = e.{code}
+                              AND f.{vf} IS NOT DISTINCT FROM e.{vf})),
+        windows AS (SELECT {code}, {vf}, {vt} FROM file_rows UNION ALL SELECT * FROM kept)
+        SELECT DISTINCT f.__line, coalesce(f.x_from, '') || '..' || coalesce(f.x_to, '') AS value
+        FROM file_rows f JOIN windows o
+          ON o.{code} = f.{code} AND o.{vf} IS DISTINCT FROM f.{vf}
+         AND coalesce(o.{vf}, {lo}) <= coalesce(f.{vt}, {hi})
+         AND coalesce(f.{vf}, {lo}) <= coalesce(o.{vt}, {hi})
+    """)
+    return True
+
+
+def _good_select(table: Table, hm: HeaderMap, has_set: bool) -> str:
     """Good rows, one per key (the last line of the file wins), in canonical column order."""
     names = [c.name for c in table.columns]
-    exprs = {n: f"t.{q(n)}" for n in names}
-    if table.name == "orders":
-        exprs["line_no"] = ("coalesce(t.line_no, CAST(row_number() OVER (PARTITION BY t.order_id, t.line_no IS NULL "
-                            "ORDER BY t.__line) AS INTEGER))")
-        exprs["gross_profit"] = "coalesce(t.gross_profit, t.amount - t.cost)"
-        exprs["quantity_raw"] = "t.quantity_raw"
-        exprs["unit_raw"] = "t.unit_raw"
-    if table.name == "plans":
-        exprs["category"] = "coalesce(t.category, 'all')"
-        exprs["scope"] = "CASE WHEN t.customer_id IS NOT NULL THEN 'customer' ELSE 'manager' END"
-        exprs["subject_id"] = "coalesce(t.customer_id, t.manager_id)"
+    fills = dict(table.fills)
+    exprs = {n: (f"coalesce({q(n)}, {fills[n]})" if n in fills else q(n)) for n in names}
+    for n, e in table.derived_sql:
+        exprs[n] = e
+    where = "NOT __bad" + (" AND __line NOT IN (SELECT __line FROM stg_setrej)" if has_set else "")
+    src = f"SELECT * FROM stg WHERE {where}"
+    nk = table.numbered_key
+    if nk:
+        # lines without a number are numbered in file order within their order
+        others = ", ".join(q(k) for k in table.key if k != nk)
+        src = (f"SELECT * REPLACE (coalesce({q(nk)}, CAST(row_number() OVER (PARTITION BY {others}, {q(nk)} IS NULL "
+               f"ORDER BY __line) AS INTEGER)) AS {q(nk)}) FROM ({src})")
     cols = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
     key = ", ".join(q(k) for k in table.key)
-    return (f"SELECT * EXCLUDE (__rn) FROM (SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY __line DESC) "
-            f"AS __rn FROM (SELECT t.__line, {cols} FROM stg_typed t "
-            f"WHERE t.__line NOT IN (SELECT __line FROM stg_rejects))) WHERE __rn = 1")
+    return (f"SELECT __line, {cols} FROM ({src}) "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __line DESC) = 1")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# ---------------------------------------------------------------------------------------------
+# one file: read -> stage -> check -> upsert -> record
 
 
-Progress = Callable[[str, int, int], None]  # (phase text, step, total steps)
-
-
-def _load_one(store: Store, table: Table, path: Path, sheet: str | None, settings: Settings,
-              progress: Progress | None, step: int, total: int) -> FileResult:
-    con = store.con
-    if progress:
-        progress(f"reading {path.name}", step, total)
-    raw = read_rows(path, sheet)
+def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings) -> tuple[Source, HeaderMap]:
+    src = open_source(path, con, sheet)
     user = settings.columns.get(table.name, {})
     try:
-        hm = map_headers(raw, table, user)
+        return src, map_headers(src, table, user)
     except InputError:
+        src.close()
         # a workbook whose first sheet is a cover (说明) or a pivot: take the first sheet that fits
         if sheet is not None or path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise
+        first_error = None
         for name in xlsx_sheet_names(path)[1:]:
-            other = read_rows(path, name)
+            other = open_source(path, con, name)
             try:
-                hm = map_headers(other, table, user)
-            except InputError:
-                continue
-            raw = other
-            break
-        else:
-            raise
-    if progress:
-        progress(f"checking {path.name}", step, total)
-    _stage(con, raw, hm, table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_typed AS {_typed_select(table, settings, hm.default_unit)}")
-    checks = _reject_checks(table, hm, settings)
-    con.execute("CREATE OR REPLACE TEMP TABLE stg_rejects AS " + " UNION ALL ".join(checks))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS {_final_select(table)}")
-    rows_read = con.execute("SELECT count(*) FROM stg_text").fetchall()[0][0]
-    rejected = con.execute("SELECT count(DISTINCT __line) FROM stg_rejects").fetchall()[0][0]
-    accepted = con.execute("SELECT count(*) FROM stg_good").fetchall()[0][0]
-    superseded = rows_read - rejected - accepted
-    if progress:
-        progress(f"writing {path.name}", step, total)
+                return other, map_headers(other, table, user)
+            except InputError as exc:
+                first_error = first_error or exc
+                other.close()
+        raise
+
+
+def _upsert(con, table: Table, hm: HeaderMap, batch_id: int) -> tuple[int, int]:
+    """Replace the stored rows with the keys of stg_good by its rows; (stored rows replaced, inserted)."""
     tname = q(table.name)
-    key_match = " AND ".join(f"g.{q(k)} = {tname}.{q(k)}" for k in table.key)
-    if table.name == "orders" and "line_no" not in hm.columns:
-        # an export without line numbers carries whole orders: it replaces every stored line of them
-        key_match = f"g.order_id = {tname}.order_id"
-    replaced = con.execute(f"SELECT count(*) FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})"
-                           ).fetchall()[0][0]
-    batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
+    key = [k for k in table.key if not (k == table.numbered_key and k not in hm.columns)]
+    # an orders export without line numbers carries whole orders: it replaces every stored line of them
+    key_match = " AND ".join(f"g.{q(k)} IS NOT DISTINCT FROM {tname}.{q(k)}" for k in key)
     if table.keep_extra:
         # an archive export without some columns (fit scores kept in another sheet, say) updates the
         # columns it has and keeps the stored values of the others
@@ -499,36 +599,100 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             others = ", ".join(f"g.{q(c.name)}" for c in table.columns if c.name not in absent)
             con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS SELECT g.__line, {others}, {keep} "
                         f"FROM stg_good g LEFT JOIN {tname} e ON {on}")
-    con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})")
+    replaced = con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})"
+                           ).fetchall()[0][0]
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)
-    con.execute(f"INSERT INTO {tname} ({cols}, batch_id, source_line) SELECT {cols}, ?, __line FROM stg_good",
-                [batch_id])
+    inserted = con.execute(f"INSERT INTO {tname} ({cols}, batch_id, source_line) SELECT {cols}, ?, __line "
+                           "FROM stg_good", [batch_id]).fetchall()[0][0]
     if table.keep_extra and hm.extras:
         con.execute("DELETE FROM customers_extra WHERE customer_id IN (SELECT customer_id FROM stg_good)")
         for j, header in enumerate(hm.extras):
             con.execute(f"INSERT INTO customers_extra SELECT g.customer_id, ?, s.{q(f'__extra_{j}')}, ? "
-                        f"FROM stg_good g JOIN stg_text s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
+                        f"FROM stg_good g JOIN stg s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
                         [header, batch_id])
-    sha = _sha256(path)
-    header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
-    if table.name == "orders":
-        header_of.setdefault("unit", "unit")
+    return int(replaced), int(inserted)
+
+
+def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_set: bool,
+                    header_of: dict[str, str]) -> None:
+    """The file's rejects replace those an earlier load of the same file into this table recorded."""
+    con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [str(path), table.name])
+    con.execute("CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT * FROM stg WHERE __bad")
+    parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "
+             f"{_sql_str(REASONS[r])} AS reason FROM stg_bad WHERE coalesce({cond}, false)"
+             for f, v, r, cond in checks]
+    if has_set:
+        w = table.windows[1]
+        parts.append(f"SELECT __line, {_sql_str(w)}, value, {_sql_str(REASONS['overlap'])} FROM stg_setrej")
+    if not parts:
+        return
     con.execute(
-        "INSERT INTO rejects SELECT ?, ?, r.__line, coalesce(h.header, r.field), r.field, r.value, r.reason "
-        "FROM stg_rejects r LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS field, unnest(?::VARCHAR[]) AS header) h "
-        "ON h.field = r.field",
-        [batch_id, str(path), list(header_of.keys()), list(header_of.values())])
-    con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-                [batch_id, str(path), sha, table.name, rows_read, accepted, rejected, replaced + superseded])
-    sample = con.execute(
-        "SELECT line, column_name, value, reason FROM rejects WHERE batch_id = ? ORDER BY line, column_name LIMIT 20",
-        [batch_id]).fetchall()
-    for t in ("stg_text", "stg_typed", "stg_rejects", "stg_good"):
-        con.execute(f"DROP TABLE IF EXISTS {t}")
-    return FileResult(str(path), table.name, sha, raw.encoding, rows_read, accepted, rejected,
-                      replaced + superseded, batch_id, raw.lines[hm.header_index], header_of,
+        "INSERT INTO rejects (batch_id, file, line, column_name, field, value, reason, table_name) "
+        f"SELECT ?, ?, r.__line, coalesce(h.header, r.field), r.field, r.value, r.reason, ? FROM ({' UNION ALL '.join(parts)}) r "
+        "LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS field, unnest(?::VARCHAR[]) AS header) h ON h.field = r.field",
+        [batch_id, str(path), table.name, list(header_of.keys()), list(header_of.values())])
+
+
+_STAGE_OBJECTS = (("VIEW", "stg_src"), ("TABLE", "stg_text"), ("TABLE", "stg"), ("TABLE", "stg_good"),
+                  ("TABLE", "stg_bad"), ("TABLE", "stg_setrej"), ("TABLE", "stg_blanks"))
+
+
+def _load_one(store: Store, table: Table, path: Path, sheet: str | None, settings: Settings,
+              progress: Progress | None, step: int, total: int) -> FileResult:
+    con = store.con
+    if progress:
+        progress(f"reading {path.name}", step, total)
+    src, hm = _read(con, table, path, sheet, settings)
+    try:
+        if src.register:
+            src.register(con)
+        if progress:
+            progress(f"checking {path.name}", step, total)
+        _stage_text(con, src, hm, table)
+        checks = _stage_typed(con, table, hm)
+        has_set = _set_checks(con, table)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS {_good_select(table, hm, has_set)}")
+        rows_read, rejected, good = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE __bad), count(*) FILTER (WHERE NOT __bad) FROM stg").fetchall()[0]
+        if has_set:
+            extra = con.execute("SELECT count(DISTINCT __line) FROM stg_setrej").fetchall()[0][0]
+            rejected, good = rejected + extra, good - extra
+        if progress:
+            progress(f"writing {path.name}", step, total)
+        batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
+        replaced, accepted = _upsert(con, table, hm, batch_id)
+        superseded = good - accepted  # in-file duplicates of a key: the last line won
+        header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
+        if table.quantity_unit:
+            header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
+        _record_rejects(con, table, path, batch_id, checks, has_set, header_of)
+        con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
+                    [batch_id, str(path), src.sha256, table.name, rows_read, accepted, rejected,
+                     replaced + superseded])
+        sample = con.execute(
+            "SELECT line, column_name, value, reason FROM rejects WHERE batch_id = ? ORDER BY line, column_name "
+            "LIMIT 20", [batch_id]).fetchall()
+        for kind, name in _STAGE_OBJECTS:
+            con.execute(f"DROP {kind} IF EXISTS {name}")
+    finally:
+        # after a failure the transaction is rolled back by the caller, and its temp tables with it
+        if src.register:
+            try:
+                con.unregister(src.relation)
+            except Exception:  # noqa: BLE001 - an aborted transaction refuses even this; the error that aborted it matters
+                pass
+        src.close()
+    return FileResult(str(path), table.name, src.sha256, src.encoding, rows_read, accepted, rejected,
+                      replaced + superseded, batch_id, src.head_lines[hm.header_index], header_of,
                       list(hm.extras), sample)
+
+
+Progress = Callable[[str, int, int], None]  # (phase text, step, total steps)
+
+
+class _StrictRollback(Exception):
+    """Raised inside the transaction to roll a strict load back."""
 
 
 def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[str]], *,
@@ -539,22 +703,16 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     settings = store.settings
     t0 = time.monotonic()
     results: list[FileResult] = []
-    con = store.con
-    _create_lookups(con, settings)
-    con.execute("BEGIN TRANSACTION")
+    install_macros(store.con, settings)
+    failed = False
     try:
-        for i, f in enumerate(files, start=1):
-            results.append(_load_one(store, table, Path(f), sheet, settings, progress, i, len(files)))
-        hold = os.environ.get("CRMTOOL_TEST_HOLD_LOAD")  # crash tests: pause before COMMIT
-        if hold:
-            Path(hold).write_text("holding")
-            time.sleep(60)
-        failed = strict and any(r.rejected for r in results)
-        if failed:
-            con.execute("ROLLBACK")
-        else:
-            con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with store.transaction():
+            for i, f in enumerate(files, start=1):
+                results.append(_load_one(store, table, Path(f), sheet, settings, progress, i, len(files)))
+            if strict and any(r.rejected for r in results):
+                raise _StrictRollback
+            if _before_commit is not None:
+                _before_commit()
+    except _StrictRollback:
+        failed = True
     return LoadResult(table.name, results, strict_failed=failed, seconds=time.monotonic() - t0)

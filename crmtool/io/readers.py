@@ -1,49 +1,226 @@
-"""Readers: CSV (UTF-8, UTF-8 BOM, UTF-16, GBK/GB18030), XLSX and Parquet become rows of text with
-the line (or sheet row) each came from. No typing happens here: the loader converts in SQL."""
+"""Readers: CSV (UTF-8, UTF-8 BOM, UTF-16, GBK/GB18030), XLSX and Parquet as a :class:`Source` — a
+relation DuckDB scans (every column as text, ``c0 … cN``) plus the first rows for header detection.
+
+No Python object is made per row of a CSV or Parquet file: DuckDB's own readers scan the bytes. A
+CSV that is not UTF-8 is transcoded in one streaming pass (1 MB chunks) into a temporary UTF-8 file.
+XLSX cells come from python-calamine (openpyxl read-only when calamine is missing) and reach DuckDB
+as Arrow batches of 10,000 rows. No typing happens here: the loader converts in SQL.
+
+Line numbers are 1-based physical lines of the file (sheet rows for XLSX). DuckDB's CSV reader skips
+empty lines and keeps a quoted field's line breaks inside the value, so a record's line is its index
+plus the line breaks inside the records before it plus the empty lines before it; the streaming scan
+finds the empty lines (outside quotes) and whether any quoted field spans lines at all.
+"""
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
-from dataclasses import dataclass
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
 
 from crmtool.errors import InputError
 
-csv.field_size_limit(16 * 1024 * 1024)
+CHUNK = 1 << 20
+MAX_LINE_BYTES = 1 << 20  # a longer physical line is no export: fail fast instead of parsing it
+HEAD_ROWS = 12  # rows looked at in Python for the header (title rows above it, a second header row)
+SAMPLE_BYTES = 1 << 16
+BATCH_ROWS = 10_000
+
+# a line with an odd number of double quotes opens (or closes) a quoted field that spans lines
+_ODD_QUOTES = re.compile(rb'(?m)^(?:[^"\n]*"[^"\n]*")*[^"\n]*"[^"\n]*$')
 
 
 @dataclass
-class RawRows:
-    """Every non-empty row of a file as text (None for an empty cell), with its 1-based line number."""
+class Source:
+    """One file (one sheet of a workbook) ready for DuckDB.
+
+    ``relation`` is a FROM-clause item giving text columns ``c0 … c{width-1}`` and, when
+    ``line_column`` is set, the source line of each row in that column; ``params`` are its bound
+    parameters. ``head`` holds the first rows as text (None for an empty cell) with their position
+    in the relation (``head_rids``) and line. Call :meth:`close` to remove temporary files."""
 
     path: Path
-    rows: list[list[str | None]]
-    lines: list[int]
-    encoding: str  # e.g. 'utf-8', 'gb18030', 'xlsx:Sheet1', 'parquet'
-    header_given: bool = False  # parquet: the first row is the column names, not data
+    encoding: str  # e.g. 'utf-8', 'utf-8-sig', 'gb18030', 'utf-16', 'xlsx:Sheet1', 'parquet'
+    relation: str
+    params: list
+    width: int
+    head: list[list[str | None]]
+    head_rids: list[int]
+    head_lines: list[int]
+    header_given: bool = False  # parquet: the first head row is the column names, not a row
+    line_column: str | None = None  # the relation carries each row's line in this column
+    line_offset: int = 1  # without a line column and without a line map: line = rowid + offset
+    blank_keys: list[tuple[int, int]] = field(default_factory=list)  # (non-empty lines before, empty count)
+    multiline: bool = False  # some quoted field spans lines: count the breaks inside the records
+    sha256: str = ""
+    register: Callable | None = None  # called with the connection before the relation is scanned
+    temp_files: list[Path] = field(default_factory=list)
+
+    closers: list[Callable] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
+        for p in self.temp_files:
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+        self.temp_files.clear()
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV: encoding, a streaming scan, DuckDB read_csv
+
+
+class _Scan:
+    """Fed UTF-8 bytes in order: counts lines, finds empty lines outside quoted fields, notices a
+    quoted field spanning lines, and stops at a physical line longer than MAX_LINE_BYTES."""
+
+    def __init__(self, path: Path, limit: int = MAX_LINE_BYTES):
+        self.path, self.limit = path, limit
+        self.newlines = 0  # line breaks in the complete lines processed
+        self.since_nl = 0
+        self.carry = b""
+        self.blanks: list[int] = []
+        self.multiline = False
+        self.in_quote = False
+
+    def feed(self, chunk: bytes) -> None:
+        nl = chunk.find(b"\n")
+        if nl < 0:
+            self.since_nl += len(chunk)
+            if self.since_nl > self.limit:
+                self._too_long()
+        else:
+            if self.since_nl + nl > self.limit:
+                self._too_long()
+            self.since_nl = len(chunk) - chunk.rfind(b"\n") - 1
+        buf = self.carry + chunk if self.carry else chunk
+        end = buf.rfind(b"\n")
+        if end < 0:
+            self.carry = buf
+            return
+        complete, self.carry = buf[:end + 1], buf[end + 1:]
+        self._lines(complete)
+
+    def finish(self) -> None:
+        if self.carry:
+            self._lines(self.carry + b"\n")
+            self.carry = b""
+
+    def _too_long(self) -> None:
+        line = self.newlines + self.carry.count(b"\n") + 1
+        raise InputError(f"{self.path}: line {line} is longer than {self.limit // (1 << 20)} MB; "
+                         "is this a CSV export?")
+
+    def _lines(self, complete: bytes) -> None:
+        """``complete`` starts at a line start and ends with a line break."""
+        quoted = b'"' in complete
+        if self.in_quote or (quoted and _ODD_QUOTES.search(complete)):
+            self.multiline = True
+            self._walk(complete)
+        elif b"\n\n" in complete or b"\n\r\n" in complete or complete.startswith((b"\n", b"\r\n")):
+            self._walk(complete)
+        else:
+            self.newlines += complete.count(b"\n")
+
+    def _walk(self, complete: bytes) -> None:
+        for line in complete.split(b"\n")[:-1]:
+            self.newlines += 1
+            if not self.in_quote and line in (b"", b"\r"):
+                self.blanks.append(self.newlines)
+            if line.count(b'"') % 2:
+                self.in_quote = not self.in_quote
+
+
+def _blank_keys(blanks: list[int]) -> list[tuple[int, int]]:
+    """For empty physical lines b_1 < b_2 < …: (b_i - i, i), the last i per key. A record that is
+    the s-th non-empty line sits on line s + (the i of the largest key below s)."""
+    keys: dict[int, int] = {}
+    for i, b in enumerate(blanks, start=1):
+        keys[b - i] = i
+    return sorted(keys.items())
+
+
+def _utf8_pass(path: Path, scan: _Scan, sha) -> bool:
+    """Hash the file and decode it strictly as UTF-8 in chunks; False at the first bad byte."""
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            sha.update(chunk)
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+            scan.feed(chunk)
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    scan.finish()
+    return True
+
+
+def _transcode(path: Path, codec: str, skip: int, scan: _Scan, sha) -> Path:
+    """Decode ``path`` with ``codec`` in chunks into a temporary UTF-8 file (never the whole file in
+    memory); a byte that is not ``codec`` is an InputError naming its line."""
+    dec = codecs.getincrementaldecoder(codec)("strict")
+    fd, name = tempfile.mkstemp(prefix="crmtool-", suffix=".csv")
+    out_path = Path(name)
+    lines = 0
+    try:
+        with open(path, "rb") as f, os.fdopen(fd, "wb") as out:
+            first = True
+            while True:
+                chunk = f.read(CHUNK)
+                final = not chunk
+                sha.update(chunk)
+                data = chunk[skip:] if first else chunk
+                first = False
+                try:
+                    text = dec.decode(data, final=final)
+                except UnicodeDecodeError as exc:
+                    line = lines + (data.count(b"\n", 0, exc.start) if codec != "utf-16" else 0) + 1
+                    raise InputError(f"{path} line {line}: the file is neither UTF-8 nor GBK/GB18030 text "
+                                     f"(byte {exc.start}); save it as CSV UTF-8 or as XLSX") from None
+                lines += data.count(b"\n")
+                if text:
+                    b = text.encode("utf-8")
+                    scan.feed(b)
+                    out.write(b)
+                if final:
+                    break
+        scan.finish()
+    except BaseException:
+        out_path.unlink(missing_ok=True)
+        raise
+    return out_path
 
 
 def detect_encoding(raw: bytes, path: Path) -> tuple[str, int]:
-    """Return (codec, bytes to skip). UTF-8 is tried strictly first; GB18030 (a superset of GBK and
-    GB2312) is the fallback for Chinese Windows exports. No detector is downloaded or guessed at."""
+    """(codec, bytes to skip) from a bounded sample: BOMs, else strict UTF-8 (a character cut at the
+    sample's end is fine), else GB18030 — a superset of GBK and GB2312, for Chinese Windows
+    exports. The whole file is still decoded strictly afterwards."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        return "utf-8", 3
+        return "utf-8-sig", 3
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         return "utf-16", 0
     try:
-        raw.decode("utf-8")
+        codecs.getincrementaldecoder("utf-8")("strict").decode(raw, final=False)
         return "utf-8", 0
     except UnicodeDecodeError:
-        pass
-    try:
-        raw.decode("gb18030")
         return "gb18030", 0
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"{path} line {line}: the file is neither UTF-8 nor GBK/GB18030 text "
-                         f"(byte {exc.start}); save it as CSV UTF-8 or as XLSX") from None
 
 
 def _sniff_delimiter(head: str) -> str:
@@ -54,26 +231,89 @@ def _sniff_delimiter(head: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def read_csv(path: Path) -> RawRows:
-    raw = path.read_bytes()
-    codec, skip = detect_encoding(raw, path)
-    text = raw[skip:].decode(codec)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text[:20000]))
-    rows: list[list[str | None]] = []
-    lines: list[int] = []
-    start = 1
+def _sample_text(path: Path, skip: int = 0) -> str:
+    with open(path, "rb") as f:
+        raw = f.read(SAMPLE_BYTES)[skip:]
+    text = codecs.getincrementaldecoder("utf-8")("replace").decode(raw, final=False)
+    return text.lstrip("\ufeff")
+
+
+def _width(sample: str, delim: str) -> int:
+    """Columns in the widest of the first records (complete lines of the sample only)."""
+    cut = sample.rfind("\n")
+    text = sample[:cut + 1] if cut >= 0 else sample
+    width = 1
     try:
-        for rec in reader:
-            if any(c.strip() for c in rec):
-                rows.append([c if c.strip() != "" else None for c in rec])
-                lines.append(start)
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise InputError(f"{path} line {reader.line_num}: cannot parse CSV: {exc}") from None
-    name = "gb18030" if codec == "gb18030" else ("utf-8-sig" if skip else codec)
-    return RawRows(path, rows, lines, name)
+        for i, rec in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delim)):
+            width = max(width, len(rec))
+            if i > 200:
+                break
+    except csv.Error:
+        pass
+    return width
+
+
+def _csv_relation(width: int, delim: str, parallel: bool) -> str:
+    cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width))
+    d = {"\t": "\\t"}.get(delim, delim)
+    return (f"read_csv(?, header = false, auto_detect = false, columns = {{{cols}}}, delim = E'{d}', "
+            f"quote = '\"', escape = '\"', null_padding = true, strict_mode = false, "
+            f"parallel = {'true' if parallel else 'false'}, max_line_size = {2 * MAX_LINE_BYTES + 1024})")
+
+
+def read_csv(path: Path, con) -> Source:
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+    codec, skip = detect_encoding(sample, path)
+    sha = hashlib.sha256()
+    scan = _Scan(path)
+    target, temp = path, []
+    if codec in ("utf-8", "utf-8-sig"):
+        if not _utf8_pass(path, scan, sha):
+            codec, skip = "gb18030", 0  # UTF-8 for the first megabytes, then GBK bytes
+            sha, scan = hashlib.sha256(), _Scan(path)
+    if codec in ("gb18030", "utf-16"):
+        target = _transcode(path, codec, skip, scan, sha)
+        temp.append(target)
+    try:
+        text = _sample_text(target)
+        delim = _sniff_delimiter(text[:20000])
+        width = _width(text, delim)
+        relation = _csv_relation(width, delim, parallel=not scan.multiline)
+        import duckdb
+
+        try:
+            head_rows = con.execute(f"SELECT * FROM {relation} LIMIT {HEAD_ROWS}", [str(target)]).fetchall()
+        except duckdb.Error as exc:
+            raise csv_error(path, exc) from None
+        head = [[c if c is not None and c.strip() != "" else None for c in row] for row in head_rows]
+        keys = _blank_keys(scan.blanks)
+        bkeys = [k for k, _ in keys]
+        lines, before = [], 0
+        for row in head_rows:
+            s = len(lines) + 1 + before
+            i = bisect.bisect_left(bkeys, s)
+            lines.append(s + (keys[i - 1][1] if i else 0))
+            if scan.multiline:
+                before += sum(c.count("\n") for c in row if c)
+        return Source(path, codec, relation, [str(target)], width, head, list(range(len(head))), lines,
+                      blank_keys=keys, multiline=scan.multiline, sha256=sha.hexdigest(), temp_files=temp)
+    except BaseException:
+        for p in temp:
+            p.unlink(missing_ok=True)
+        raise
+
+
+def csv_error(path: Path, exc: Exception) -> InputError:
+    """A DuckDB CSV error as one short sentence naming the file."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    m = re.search(r"Line: (\d+)", str(exc))
+    where = f" near line {m.group(1)}" if m else ""
+    return InputError(f"{path}{where}: cannot parse CSV: {first[:160]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# XLSX
 
 
 def _cell_text(v: object) -> str | None:
@@ -97,74 +337,191 @@ def _cell_text(v: object) -> str | None:
     return s if s.strip() != "" else None
 
 
-def read_xlsx(path: Path, sheet: str | None = None) -> RawRows:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot open as an Excel workbook (.xlsx): {exc}") from None
-    try:
+
+def _check_xlsx_bytes(path: Path) -> None:
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith(_ZIP_MAGIC):
+        return
+    if magic.startswith(_OLE_MAGIC):
+        raise InputError(f"{path}: this is an old Excel 97-2003 (.xls) workbook named {path.suffix}; open it in "
+                         "Excel and save it as .xlsx (Excel Workbook) or CSV UTF-8")
+    if magic.lstrip().lower().startswith((b"<", b"<!doc", b"<html")):
+        raise InputError(f"{path}: this is a web page (HTML) named {path.suffix}, not an Excel workbook; "
+                         "open it in Excel and save it as .xlsx or CSV UTF-8")
+    raise InputError(f"{path}: not an Excel .xlsx workbook (the file is not a zip archive); save it as .xlsx "
+                     "or CSV UTF-8")
+
+
+class _Workbook:
+    """The sheets of an .xlsx as rows of Python values: python-calamine (the fast Rust reader),
+    openpyxl read-only when calamine is not installed."""
+
+    def __init__(self, path: Path):
+        _check_xlsx_bytes(path)
+        self.path = path
+        try:
+            import python_calamine as pc
+        except ImportError:  # pragma: no cover - calamine is a dependency
+            pc = None
+        self._pc = pc
+        try:
+            if pc is not None:
+                self._wb = pc.CalamineWorkbook.from_path(str(path))
+                self.sheet_names = list(self._wb.sheet_names)
+            else:  # pragma: no cover
+                import openpyxl
+
+                self._wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+                self.sheet_names = list(self._wb.sheetnames)
+        except InputError:
+            raise
+        except Exception as exc:  # calamine/openpyxl raise many types for a damaged zip or XML
+            if type(exc).__module__.split(".")[0] not in ("python_calamine", "openpyxl", "zipfile") and not isinstance(
+                    exc, (OSError, ValueError, KeyError)):
+                raise
+            raise InputError(f"{path}: cannot open as an Excel workbook (.xlsx): {str(exc)[:160]}") from None
+
+    def sheet(self, sheet: str | None) -> str:
+        names = self.sheet_names
         if sheet is None:
-            ws = wb.worksheets[0]
-        elif sheet in wb.sheetnames:
-            ws = wb[sheet]
-        elif sheet.isdigit() and 1 <= int(sheet) <= len(wb.sheetnames):
-            ws = wb.worksheets[int(sheet) - 1]
-        else:
-            raise InputError(f"{path}: no sheet {sheet!r}; the workbook has {', '.join(wb.sheetnames)}")
-        rows: list[list[str | None]] = []
-        lines: list[int] = []
-        for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if any(c is not None for c in cells):
-                rows.append(cells)
-                lines.append(i)
-        return RawRows(path, rows, lines, f"xlsx:{ws.title}")
-    finally:
+            return names[0]
+        if sheet in names:
+            return sheet
+        if sheet.isdigit() and 1 <= int(sheet) <= len(names):
+            return names[int(sheet) - 1]
+        raise InputError(f"{self.path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
+
+    def rows(self, name: str) -> Iterator[tuple[int, list[str | None]]]:
+        """(sheet row number, cells as text) of every row that has a value."""
+        if self._pc is not None:
+            ws = self._wb.get_sheet_by_name(name)
+            start = (ws.start or (0, 0))[0]
+            for i, values in enumerate(ws.iter_rows()):
+                cells = [_cell_text(v) for v in values]
+                if any(c is not None for c in cells):
+                    yield start + i + 1, cells
+        else:  # pragma: no cover
+            ws = self._wb[name]
+            for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                cells = [_cell_text(v) for v in values]
+                if any(c is not None for c in cells):
+                    yield i, cells
+
+    def close(self) -> None:
+        if self._pc is not None:
+            self._wb.close()
+        else:  # pragma: no cover
+            self._wb.close()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_xlsx(path: Path, sheet: str | None = None) -> Source:
+    wb = _Workbook(path)
+    try:
+        name = wb.sheet(sheet)
+        head, lines = [], []
+        for line, cells in wb.rows(name):
+            head.append(cells)
+            lines.append(line)
+            if len(head) >= HEAD_ROWS:
+                break
+    except BaseException:
         wb.close()
+        raise
+    width = max((len(r) for r in head), default=1)
+    view = "xlsx_src"
+
+    def register(con) -> None:
+        import pyarrow as pa
+
+        schema = pa.schema([("__src_line", pa.int64())] + [(f"c{i}", pa.string()) for i in range(width)])
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            lines: list[int] = []
+            cols: list[list[str | None]] = [[] for _ in range(width)]
+            for line, cells in wb.rows(name):
+                lines.append(line)
+                for j in range(width):
+                    cols[j].append(cells[j] if j < len(cells) else None)
+                if len(lines) >= BATCH_ROWS:
+                    yield pa.RecordBatch.from_arrays(
+                        [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols], schema=schema)
+                    lines, cols = [], [[] for _ in range(width)]
+            if lines:
+                yield pa.RecordBatch.from_arrays(
+                    [pa.array(lines, pa.int64())] + [pa.array(c, pa.string()) for c in cols], schema=schema)
+
+        con.register(view, pa.RecordBatchReader.from_batches(schema, batches()))
+
+    def close() -> None:
+        wb.close()
+
+    return Source(path, f"xlsx:{name}", view, [], width, head, list(range(len(head))), lines,
+                  line_column="__src_line", sha256=_sha256(path), register=register, closers=[close])
 
 
 def xlsx_sheet_names(path: Path) -> list[str]:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True)
+    wb = _Workbook(path)
     try:
-        return list(wb.sheetnames)
+        return list(wb.sheet_names)
     finally:
         wb.close()
 
 
-def read_parquet(path: Path) -> RawRows:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
+# ---------------------------------------------------------------------------------------------
+# Parquet
 
+
+def _parquet_text(name: str, typ: str) -> str:
+    """A Parquet column as text the way an export would print it: whole floats without '.0' (codes
+    stored as floats keep their digits), timestamps as 'YYYY-MM-DD HH:MM:SS'."""
+    from crmtool.store import quote_ident as q
+
+    c = q(name)
+    t = typ.upper()
+    if t in ("DOUBLE", "FLOAT", "REAL"):
+        return (f"CASE WHEN isfinite({c}) AND {c} = floor({c}) AND abs({c}) < 1e15 "
+                f"THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) ELSE CAST({c} AS VARCHAR) END")
+    if t.startswith("TIMESTAMP"):
+        return f"strftime({c}, '%Y-%m-%d %H:%M:%S')"
+    return f"CAST({c} AS VARCHAR)"
+
+
+def read_parquet(path: Path, con) -> Source:
+    import duckdb
+
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PAR1":
+        raise InputError(f"{path}: cannot read as Parquet: the file does not start with the Parquet magic bytes")
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"{path}: cannot read as Parquet: {exc}") from None
-    cols = []
-    for col in table.columns:
-        if pa.types.is_timestamp(col.type):
-            col = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
-        elif pa.types.is_floating(col.type):
-            # whole floats print without '.0' so codes stored as floats keep their digits
-            as_int = pc.cast(col, pa.int64(), safe=False)
-            whole = pc.equal(pc.cast(as_int, col.type), col)
-            col = pc.if_else(whole, pc.cast(as_int, pa.string()), pc.cast(col, pa.string()))
-        elif not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string())
-        cols.append(col.to_pylist())
-    rows: list[list[str | None]] = [list(table.column_names)]
-    rows += [list(r) for r in zip(*cols)] if cols else []
-    lines = list(range(1, len(rows) + 1))
-    return RawRows(path, rows, lines, "parquet", header_given=True)
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0][:160]}") from None
+    names = [r[0] for r in described]
+    cols = ", ".join(f"{_parquet_text(n, t)} AS c{i}" for i, (n, t, *_) in enumerate(described))
+    relation = (f"(SELECT file_row_number + 2 AS __src_line, {cols} "
+                f"FROM read_parquet(?, file_row_number = true))")
+    return Source(path, "parquet", relation, [str(path)], len(names), [list(names)], [-1], [1], header_given=True,
+                  line_column="__src_line", sha256=_sha256(path))
 
 
-def read_rows(path: str | Path, sheet: str | None = None) -> RawRows:
-    """Read any supported file by its extension."""
+# ---------------------------------------------------------------------------------------------
+
+
+def open_source(path: str | Path, con, sheet: str | None = None) -> Source:
+    """Open any supported file by its extension."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such file")
@@ -174,7 +531,7 @@ def read_rows(path: str | Path, sheet: str | None = None) -> RawRows:
     if ext == ".xls":
         raise InputError(f"{p}: old .xls workbooks are not supported; save it as .xlsx or CSV")
     if ext in (".parquet", ".pq"):
-        return read_parquet(p)
+        return read_parquet(p, con)
     if ext in (".csv", ".txt", ".tsv", ""):
-        return read_csv(p)
+        return read_csv(p, con)
     raise InputError(f"{p}: unknown file type {ext!r}; use .csv, .xlsx or .parquet")

@@ -32,6 +32,23 @@ class Column:
     required: bool = False
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    # coded values: the lookup ('level', 'ctype', 'category') that maps a label (黄金) to its id (gold);
+    # a value no lookup knows is kept as written. For a LIST column every element is mapped.
+    coded: str | None = None
+    # a conversion other than the kind's macro: SQL over the staged text columns (x_<name>)
+    convert: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row check beyond the column kinds: rows where ``when`` holds are rejected with ``reason``
+    (a key of the loader's REASONS), naming ``field`` and showing ``value``. SQL over the typed
+    stage: typed columns by name, the text as read as x_<name>."""
+
+    field: str
+    reason: str
+    when: str
+    value: str = "NULL"
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,23 @@ class Table:
     keep_extra: bool = False  # unknown columns go to <name>_extra instead of being ignored
     # columns derived at load time (not read from the file): name -> SQL type
     derived: tuple[tuple[str, str], ...] = field(default=())
+    # SQL for the derived columns and for values filled in when empty, over the typed stage
+    derived_sql: tuple[tuple[str, str], ...] = ()
+    fills: tuple[tuple[str, str], ...] = ()
+    checks: tuple[Check, ...] = ()
+    # the header must name at least one of these columns, and every row must fill one
+    one_of: tuple[str, ...] = ()
+    # (quantity column, unit column): the quantity is converted to units.base by the row's unit
+    quantity_unit: tuple[str, str] | None = None
+    # key rule when the file lacks the last key column: rows match by the key columns before it
+    # (an orders export without line numbers replaces whole orders) and that column is numbered
+    # in file order
+    numbered_key: str | None = None
+    # (code, valid_from, valid_to): validity windows of one code must not overlap
+    windows: tuple[str, str, str] | None = None
+    # SQL values looked up in [units.density] for a mass <-> volume conversion; the first that has a
+    # density wins
+    density_by: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -55,8 +89,9 @@ class Table:
         return [c.name for c in self.columns if c.required]
 
 
-def C(name: str, kind: str = TEXT, *aliases: str, required: bool = False, doc: str = "") -> Column:
-    return Column(name, kind, required, tuple(aliases), doc)
+def C(name: str, kind: str = TEXT, *aliases: str, required: bool = False, doc: str = "", coded: str | None = None,
+      convert: str | None = None) -> Column:
+    return Column(name, kind, required, tuple(aliases), doc, coded, convert)
 
 
 CUSTOMERS = Table(
@@ -70,8 +105,8 @@ CUSTOMERS = Table(
         C("industry", TEXT, "所属行业", "行业", "行业类别", "行业分类"),
         C("manager_id", CODE, "客户经理", "客户经理编码", "客户经理工号", "manager", "account_manager"),
         C("maintenance_level", TEXT, "维护级别", "维护层级", "maintenance"),
-        C("level", TEXT, "客户级别", "客户等级", "级别", "等级", "customer_level", "grade"),
-        C("customer_type", TEXT, "直销/分销", "客户类型", "直分销", "销售类型", "type"),
+        C("level", TEXT, "客户级别", "客户等级", "级别", "等级", "customer_level", "grade", coded="level"),
+        C("customer_type", TEXT, "直销/分销", "客户类型", "直分销", "销售类型", "type", coded="ctype"),
         C("annual_demand", NUMBER, "年需求量", "年需求量(吨)", "年用油量", "年需求", "demand"),
         C("expected_volume", NUMBER, "购油量预判值", "预判购油量", "年预判量", "预计购油量", "expected"),
         C("competitor", TEXT, "竞争对手", "主要竞争对手"),
@@ -103,7 +138,9 @@ ORDERS = Table(
         C("quantity", NUMBER, "数量", "销量", "销售数量", "实发数量", "发货数量", "qty", "volume", required=True),
         C("product_code", CODE, "物料编码", "品号", "物料号", "物料", "产品编码", "material", "product"),
         C("product_name", TEXT, "物料描述", "物料名称", "品名", "产品名称", "油品名称", "material_name"),
-        C("category", TEXT, "油品类别", "品类", "油品", "产品类别", "category_name"),
+        # the category id from the category text, else from words in the product name, else other
+        C("category", TEXT, "油品类别", "品类", "油品", "产品类别", "category_name",
+          convert="crm_category(x_category, x_product_name)"),
         C("unit", TEXT, "单位", "计量单位", "销售单位", "uom"),
         C("amount", MONEY, "金额", "含税金额", "销售金额", "价税合计", "收入", "revenue", "sales"),
         C("cost", MONEY, "成本", "成本金额", "销售成本"),
@@ -112,10 +149,17 @@ ORDERS = Table(
         C("plant", TEXT, "工厂", "油库", "库点", "发货油库", "depot", "warehouse"),
     ),
     derived=(("quantity_raw", "DECIMAL(18,4)"), ("unit_raw", "VARCHAR")),
+    derived_sql=(("quantity_raw", "quantity_raw"), ("unit_raw", "unit_raw")),
+    fills=(("gross_profit", "amount - cost"),),
+    quantity_unit=("quantity", "unit"),
+    # density keys are any product code or category the user names: the product code wins, then the
+    # category as written, then the category id (gasoline, diesel, other)
+    density_by=("lower(x_product_code)", "lower(x_category)", "category"),
+    numbered_key="line_no",
 )
 
 CODE_MAP = Table(
-    "code_map", "客户编码映射", ("erp_code",),
+    "code_map", "客户编码映射", ("erp_code", "valid_from"),
     (
         C("erp_code", CODE, "erp编码", "erp客户编码", "客户编码(erp)", "原客户编码", "子编码", "客户编码", "code",
           required=True),
@@ -124,6 +168,8 @@ CODE_MAP = Table(
         C("valid_from", DATE, "生效日期", "起始日期", "开始日期", "from"),
         C("valid_to", DATE, "失效日期", "截止日期", "结束日期", "to"),
     ),
+    checks=(Check("valid_to", "range", "valid_to < valid_from", "x_valid_to"),),
+    windows=("erp_code", "valid_from", "valid_to"),
 )
 
 MANAGERS = Table(
@@ -149,6 +195,11 @@ PLANS = Table(
         C("category", TEXT, "油品类别", "品类", "油品"),
     ),
     derived=(("scope", "VARCHAR"), ("subject_id", "VARCHAR")),
+    derived_sql=(("scope", "CASE WHEN customer_id IS NOT NULL THEN 'customer' ELSE 'manager' END"),
+                 ("subject_id", "coalesce(customer_id, manager_id)")),
+    fills=(("category", "'all'"),),
+    checks=(Check("customer_id", "subject", "x_customer_id IS NULL AND x_manager_id IS NULL"),),
+    one_of=("customer_id", "manager_id"),
 )
 
 CONTRACTS = Table(
@@ -161,6 +212,7 @@ CONTRACTS = Table(
         C("volume", NUMBER, "合同量", "合同数量", "合同销量", "数量", "quantity", required=True),
         C("amount", MONEY, "合同金额", "金额"),
     ),
+    checks=(Check("end_date", "range", "end_date < start_date", "x_end_date"),),
 )
 
 CAMPAIGNS = Table(
@@ -171,10 +223,11 @@ CAMPAIGNS = Table(
         C("start_date", DATE, "start", "开始日期", "活动开始日期", "起始日期", required=True),
         C("end_date", DATE, "end", "结束日期", "活动结束日期", "截止日期", required=True),
         C("customers", LIST, "目标客户", "客户", "客户编码", "target_customers"),
-        C("levels", LIST, "目标级别", "客户级别", "级别"),
+        C("levels", LIST, "目标级别", "客户级别", "级别", coded="level"),
         C("industries", LIST, "目标行业", "行业"),
-        C("products", LIST, "活动油品", "油品", "产品", "物料"),
+        C("products", LIST, "活动油品", "油品", "产品", "物料", coded="category"),
     ),
+    checks=(Check("end_date", "range", "end_date < start_date", "x_end_date"),),
 )
 
 FREIGHT = Table(
@@ -265,6 +318,19 @@ def split_header_unit(h: str) -> tuple[str, str | None]:
         return str(h or ""), None
     unit = unit_id(m.group(2))
     return (m.group(1), unit) if unit else (str(h), None)
+
+
+# money written in a larger unit in the header: 金额(万元) multiplies the column by 10,000
+MONEY_SCALES = {"元": 1, "人民币": 1, "rmb": 1, "cny": 1, "千元": 1000, "万元": 10000}
+
+
+def split_header_scale(h: str) -> tuple[str, int | None]:
+    """'金额(万元)' -> ('金额', 10000); '金额(元)' -> ('金额', 1); '金额' -> ('金额', None)."""
+    m = _PAREN.match(str(h or "").strip())
+    if not m:
+        return str(h or ""), None
+    scale = MONEY_SCALES.get(m.group(2).strip().lower())
+    return (m.group(1), scale) if scale else (str(h), None)
 
 
 def unit_id(text: str) -> str | None:
