@@ -1,0 +1,44 @@
+"""`crmtool managers …`: parse options, run one registered analysis, render it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
+                                     YearOpt, render_result, run_command)
+
+app = typer.Typer(help="Account managers: the manager scorecard 客户经理评价.", no_args_is_help=True)
+
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Show only this region's managers (the score "
+                                                  "is still computed over every manager).")]
+TeamOpt = Annotated[Optional[str], typer.Option("--team", help="Show only this team's managers (the score is "
+                                                "still computed over every manager).")]
+
+TERMINAL_COLUMNS = ["rank", "manager_id", "name", "team", "region", "held", "buying_ratio", "new_customers",
+                    "retention", "lead_conversion", "visit_rate", "volume", "plan", "completion", "yoy", "qoq",
+                    "gross_margin", "ytd_completion", "score", "grade"]
+
+
+@app.command()
+def scorecard(
+    ctx: typer.Context,
+    quarter: QuarterOpt = None,
+    year: YearOpt = None,
+    month: MonthOpt = None,
+    region: RegionOpt = None,
+    team: TeamOpt = None,
+    as_of: AsOfOpt = None,
+    output: OutputOpt = None,
+    table: TableOpt = None,
+    limit: LimitOpt = 20,
+    allow_future: AllowFutureOpt = False,
+) -> None:
+    """Manager scorecard 客户经理评价 for a quarter (default: the quarter of the judged month), a year or
+    a month: customers held, buying, new, retention, leads, visits, volume against plan, yoy, qoq,
+    margin, year to date, score, rank and grade (A 20 %, B 50 %, C the rest)."""
+    result = run_command(ctx, "managers.scorecard", as_of=as_of, month=month, allow_future=allow_future,
+                         quarter=quarter, year=year, monthly=month is not None, region=region, team=team)
+    render_result(ctx, result, output=output, limit=limit, table=table, columns=TERMINAL_COLUMNS,
+                  title=f"manager scorecard {result.period}")
