@@ -5,8 +5,8 @@
 - ``customers_resolved`` (temp view): the archive with manager_id resolved (an archive that names the
   manager instead of giving the id is matched to managers.name).
 - ``all_customers`` (temp view): every archive customer and every customer id that has orders.
-- ``customer_month`` (temp table, built by :func:`build_customer_month`): dense customer × month
-  net volume / amount / gross_profit with zeros for months without lines, and ``purchased``.
+- the monthly series of the churn analyses lives in :mod:`crmtool.churn.series` (sparse: months
+  with lines and the months after them that a look-back window still sees).
 - :class:`Period`: as-of date and judged month resolved from options and the store (SPEC §3).
 """
 
@@ -63,6 +63,16 @@ def parse_year(text: str) -> tuple[dt.date, dt.date]:
         raise UsageError(f"--year: {text!r} is not a year (e.g. 2024)")
     y = int(str(text).strip())
     return dt.date(y, 1, 1), dt.date(y, 12, 1)
+
+
+# SPEC §3, the trailing window of N months ending at as-of: as_of − N months < date <= as_of.
+# Every windowed query binds $window_start (Period.window_start) and $as_of and uses this predicate.
+TRAILING_WINDOW = "{column} > CAST($window_start AS DATE) AND {column} <= CAST($as_of AS DATE)"
+
+
+def in_window(column: str = "order_date") -> str:
+    """The trailing-window predicate on ``column`` (one of our own column names)."""
+    return TRAILING_WINDOW.format(column=column)
 
 
 @dataclass(frozen=True)
@@ -150,39 +160,3 @@ def install_views(con) -> None:
     for stmt in FACT_VIEWS.replace("{customer_columns}", _customer_columns()).split(";"):
         if stmt.strip():
             con.execute(stmt)
-
-
-def build_customer_month(con, first_month: dt.date, last_month: dt.date) -> None:
-    """(Re)build temp table ``customer_month``: every customer × every month in
-    [first_month, last_month], with net volume, amount, gross_profit (zeros where nothing was
-    bought) and ``purchased`` (the month has a line with quantity > 0)."""
-    install_views(con)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE customer_month AS
-        WITH RECURSIVE months(month) AS (
-            SELECT CAST(? AS DATE)
-            UNION ALL
-            SELECT CAST(month + INTERVAL 1 MONTH AS DATE) FROM months WHERE month < CAST(? AS DATE)
-        ),
-        monthly AS (
-            SELECT customer_id, month,
-                   sum(quantity) AS volume,
-                   sum(amount) AS amount,
-                   sum(gross_profit) AS gross_profit,
-                   max(CASE WHEN is_purchase THEN 1 ELSE 0 END) AS purchased
-            FROM orders_resolved
-            WHERE month BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
-            GROUP BY customer_id, month
-        )
-        SELECT c.customer_id, m.month,
-               coalesce(x.volume, 0) AS volume,
-               coalesce(x.amount, 0) AS amount,
-               coalesce(x.gross_profit, 0) AS gross_profit,
-               coalesce(x.purchased, 0) = 1 AS purchased
-        FROM all_customers c
-        CROSS JOIN months m
-        LEFT JOIN monthly x ON x.customer_id = c.customer_id AND x.month = m.month
-        """,
-        [first_month, last_month, first_month, last_month],
-    )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from crmtool.churn.series import build_series, fetch, idx_label, month_idx
+from crmtool.churn.series import build_series, churned_idle_months, fetch, idx_label, month_idx
 from crmtool.churn.warn import key_predicate, severity_sql
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError, UsageError
@@ -130,7 +130,7 @@ def churn_backtest(con, settings: Settings, *, first: dt.date, last: dt.date, da
     """
     lo, hi = month_idx(first), month_idx(judged_last)
     params = [*key_params,
-              c.active_max + 1,
+              churned_idle_months(settings),
               *sev_params, horizon, c.active_max, lo, hi,
               f"no_purchase_{int(idle_months)}m",
               int(idle_months), ratios[0],

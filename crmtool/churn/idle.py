@@ -36,15 +36,21 @@ def churn_idle(con, period: Period, settings: Settings, *, by: str = "manager",
     counts = [f"count(*) FILTER (WHERE idle_months = {i}) AS {quote_ident(str(i))}" for i in range(top + 1)]
     counts.append(f"count(*) FILTER (WHERE idle_months > {top}) AS {quote_ident(f'{top + 1}+')}")
     sql = f"""
-    WITH at_m AS (
-        SELECT coalesce(nullif(CAST(cr.{quote_ident(col)} AS VARCHAR), ''), ?) AS grp, s.idle_months
-        FROM churn_series s
-        LEFT JOIN customers_resolved cr ON cr.customer_id = s.customer_id
-        WHERE s.ratio = CAST(? AS DECIMAL(10,6)) AND s.idx = ? AND s.idle_months IS NOT NULL
+    WITH bought AS (                 -- customers with a purchase by M, idle months at M
+        SELECT customer_id, ? - max(idx) AS idle_months
+        FROM churn_series
+        WHERE ratio = CAST(? AS DECIMAL(10,6)) AND purchased AND idx <= ?
+        GROUP BY customer_id
+    ),
+    at_m AS (
+        SELECT coalesce(nullif(CAST(cr.{quote_ident(col)} AS VARCHAR), ''), ?) AS grp, b.idle_months
+        FROM bought b
+        LEFT JOIN customers_resolved cr ON cr.customer_id = b.customer_id
     )
     SELECT grp AS {quote_ident(col)}, {', '.join(counts)}, count(*) AS total
     FROM at_m
     GROUP BY grp
     ORDER BY CASE WHEN grp = ? THEN 1 ELSE 0 END, grp
     """
-    return fetch(con, sql, [NO_GROUP, series.ratios[0], month_idx(period.month), NO_GROUP])
+    m = month_idx(period.month)
+    return fetch(con, sql, [m, series.ratios[0], m, NO_GROUP, NO_GROUP])

@@ -1,8 +1,11 @@
-"""The one monthly series every churn analysis reads (SPEC §4.6–4.8).
+"""The one monthly series every churn analysis reads (SPEC §4.6–4.8), built once per run.
 
-:func:`build_series` builds the dense ``customer_month`` table once (every customer × every month
-from the first order month through the last judged month, zeros where nothing was bought) and
-derives from it temp table ``churn_series``, one row per (ratio, customer, month):
+:func:`build_series` builds temp table ``churn_series`` in sparse form: for each customer, the months
+with order lines and the K months after each (K = max(``warning.baseline_months``,
+``churn.active_max`` + 1)), up to the last judged month. Every month left out has no lines and
+nothing within its look-back windows, so its volume and baseline are 0, it is neither a breach nor a
+decline, and its idle months follow from the last purchase — the analyses read those months from
+aggregates instead of materialising customers × months. Columns, one row per (ratio, customer, month):
 
 - ``idx``: the month as a serial number (year · 12 + month), so month arithmetic is integer arithmetic;
 - ``volume``: net volume in tons (returns net against it), exact DECIMAL;
@@ -15,7 +18,7 @@ derives from it temp table ``churn_series``, one row per (ratio, customer, month
   (``volume · N < ratio · baseline_sum``) so a month at exactly 70 % is not a breach;
 - ``breach_streak`` / ``decline_streak``: consecutive breached / declining months ending here,
   computed as gaps and islands: this month's number minus the number of the latest month that was
-  not breached (not declining), a running max over the customer's months. Decline is
+  not breached (not declining) — a month left out of the sparse series is such a month. Decline is
   volume_m < volume_{m−1}; equal volumes break the streak.
 
 Several ratios (a backtest sweep) are evaluated in the same query, one partition per ratio.
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crmtool.config import Settings
-from crmtool.facts import add_months, build_customer_month, install_views, month_start
+from crmtool.facts import add_months, install_views, month_start
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -57,47 +60,57 @@ class Series:
         return ok and (ratio is None or any(abs(r - ratio) < 1e-12 for r in self.ratios))
 
 
-def _first_order_month(con) -> dt.date | None:
-    row = con.execute("SELECT min(month) FROM orders_resolved").fetchall()[0][0]
-    return row
+def churned_idle_months(settings: Settings) -> int:
+    """SPEC §4.6: a customer is churned from ``churn.active_max`` + 1 idle months on — the one
+    definition status, win-back and the backtest use."""
+    return int(settings.churn.active_max) + 1
 
 
 def build_series(con, settings: Settings, last_month: dt.date, *, ratios: tuple[float, ...] | list[float] | None = None,
                  first_month: dt.date | None = None) -> Series:
-    """(Re)build ``customer_month`` and ``churn_series`` from the first order month (or
-    ``first_month`` when earlier) through ``last_month``. Orders after ``last_month`` are ignored."""
+    """(Re)build ``churn_series`` through ``last_month`` (orders after it are ignored). The sparse
+    series holds all history, so ``first_month`` only widens what :class:`Series` reports."""
     install_views(con)
     last_month = month_start(last_month)
     ratios = tuple(float(r) for r in (ratios or (settings.warning.ratio,)))
-    start = _first_order_month(con) or last_month
-    if first_month is not None:
-        start = min(start, month_start(first_month))
-    start = min(start, last_month)
-    build_customer_month(con, start, last_month)
-
     n = int(settings.warning.baseline_months)
-    first_idx = month_idx(start)
+    k = max(n, churned_idle_months(settings))
+    offsets = ", ".join(f"({i})" for i in range(k + 1))  # our own integers, not user text
     ratio_rows = " UNION ALL ".join("SELECT CAST(? AS DECIMAL(10,6)) AS ratio" for _ in ratios)
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE churn_series AS
         WITH ratios AS ({ratio_rows}),
-        monthly AS (
-            SELECT customer_id, month,
+        line_months AS (             -- net volume of each customer's months with lines
+            SELECT customer_id,
                    CAST(extract(year FROM month) * 12 + extract(month FROM month) AS INTEGER) AS idx,
-                   CAST(volume AS DECIMAL(38,4)) AS volume,
-                   purchased
-            FROM customer_month
+                   CAST(sum(quantity) AS DECIMAL(38,4)) AS volume,
+                   max(CASE WHEN is_purchase THEN 1 ELSE 0 END) = 1 AS purchased
+            FROM orders_resolved
+            WHERE month <= CAST(? AS DATE)
+            GROUP BY customer_id, month
+        ),
+        offsets(k) AS (VALUES {offsets}),
+        spread AS (                  -- each such month and the K months after it, up to the last month
+            SELECT DISTINCT l.customer_id, l.idx + o.k AS idx
+            FROM line_months l CROSS JOIN offsets o
+            WHERE l.idx + o.k <= ?
+        ),
+        monthly AS (
+            SELECT s.customer_id, s.idx, coalesce(l.volume, 0) AS volume, coalesce(l.purchased, FALSE) AS purchased
+            FROM spread s LEFT JOIN line_months l ON l.customer_id = s.customer_id AND l.idx = s.idx
         ),
         running AS (
             SELECT m.*,
                    max(CASE WHEN purchased THEN idx END) OVER upto AS last_purchase_idx,
                    min(CASE WHEN purchased THEN idx END) OVER upto AS first_purchase_idx,
-                   coalesce(sum(volume) OVER (PARTITION BY customer_id ORDER BY month
-                                              ROWS BETWEEN ? PRECEDING AND 1 PRECEDING), 0) AS baseline_sum,
-                   lag(volume, 1, 0) OVER (PARTITION BY customer_id ORDER BY month) AS prev_volume
+                   coalesce(sum(volume) OVER (PARTITION BY customer_id ORDER BY idx
+                                              RANGE BETWEEN ? PRECEDING AND 1 PRECEDING), 0) AS baseline_sum,
+                   coalesce(sum(volume) OVER (PARTITION BY customer_id ORDER BY idx
+                                              RANGE BETWEEN 1 PRECEDING AND 1 PRECEDING), 0) AS prev_volume,
+                   coalesce(idx - lag(idx) OVER (PARTITION BY customer_id ORDER BY idx), 2) > 1 AS gap_before
             FROM monthly m
-            WINDOW upto AS (PARTITION BY customer_id ORDER BY month ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+            WINDOW upto AS (PARTITION BY customer_id ORDER BY idx ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         ),
         flagged AS (
             SELECT r.ratio, x.*,
@@ -106,17 +119,21 @@ def build_series(con, settings: Settings, last_month: dt.date, *, ratios: tuple[
                    (x.volume < x.prev_volume) AS decline
             FROM running x CROSS JOIN ratios r
         )
-        SELECT ratio, customer_id, month, idx, volume, purchased, idle_months, first_purchase_idx,
+        SELECT ratio, customer_id, idx,
+               make_date(CAST((idx - 1) // 12 AS INTEGER), CAST((idx - 1) % 12 + 1 AS INTEGER), 1) AS month,
+               volume, purchased, idle_months, first_purchase_idx,
                baseline_sum, CAST(baseline_sum AS DOUBLE) / ? AS baseline, breach, decline,
-               idx - coalesce(max(CASE WHEN NOT breach THEN idx END) OVER upto, ? - 1) AS breach_streak,
-               idx - coalesce(max(CASE WHEN NOT decline THEN idx END) OVER upto, ? - 1) AS decline_streak
+               idx - max(CASE WHEN NOT breach THEN idx WHEN gap_before THEN idx - 1 END) OVER upto AS breach_streak,
+               idx - max(CASE WHEN NOT decline THEN idx WHEN gap_before THEN idx - 1 END) OVER upto AS decline_streak
         FROM flagged
-        WINDOW upto AS (PARTITION BY ratio, customer_id ORDER BY month
+        WINDOW upto AS (PARTITION BY ratio, customer_id ORDER BY idx
                         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         """,
-        [*ratios, n, n, n, first_idx, first_idx],
+        [*ratios, last_month, month_idx(last_month), n, n, n],
     )
-    return Series(start, last_month, ratios)
+    start = min(month_start(first_month), last_month) if first_month is not None else last_month
+    first = con.execute("SELECT min(month) FROM orders_resolved").fetchall()[0][0]
+    return Series(min(start, first) if first is not None else start, last_month, ratios)
 
 
 def ensure_series(con, settings: Settings, series: Series | None, last_month: dt.date, *,

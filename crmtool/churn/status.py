@@ -23,10 +23,16 @@ if TYPE_CHECKING:  # pragma: no cover
 STATUS_COLUMNS = ["customer_id", "last_purchase_date", "idle_months", "status", "cycle_days", "overdue", "manager_id"]
 
 STATUS_SQL = """
-WITH at_m AS (
-    SELECT customer_id, idx, idle_months, first_purchase_idx
+WITH bought AS (                     -- purchase months up to M (the sparse series holds every one)
+    SELECT customer_id, max(idx) AS last_purchase_idx, min(idx) AS first_purchase_idx
     FROM churn_series
-    WHERE ratio = CAST(? AS DECIMAL(10,6)) AND idx = ?
+    WHERE ratio = CAST(? AS DECIMAL(10,6)) AND purchased AND idx <= ?
+    GROUP BY customer_id
+),
+at_m AS (                            -- every archive customer and every id with orders
+    SELECT a.customer_id, CAST(? AS INTEGER) AS idx, b.first_purchase_idx,
+           ? - b.last_purchase_idx AS idle_months
+    FROM all_customers a LEFT JOIN bought b ON b.customer_id = a.customer_id
 ),
 purchases AS (
     SELECT DISTINCT customer_id, order_date
@@ -85,8 +91,9 @@ def churn_status(con, period: Period, settings: Settings, *, series: Series | No
     c = settings.churn
     series = ensure_series(con, settings, series, period.month)
     m_end = period.month_end
+    m = month_idx(period.month)
     return fetch(con, STATUS_SQL, [
-        series.ratios[0], month_idx(period.month),
+        series.ratios[0], m, m, m,
         m_end,
         add_months(m_end, -c.cycle_window_months),
         c.new_months, c.active_max, c.churned_max,

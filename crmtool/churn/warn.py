@@ -63,13 +63,18 @@ def churn_warn(con, period: Period, settings: Settings, *, include_all: bool = F
     key_sql, key_params = key_predicate(settings)
     sev_sql, sev_params = severity_sql(settings)
     sql = f"""
-    WITH at_m AS (
-        SELECT s.customer_id, s.volume, s.baseline_sum, s.baseline, s.breach_streak, s.decline_streak,
+    WITH series_m AS (
+        SELECT * FROM churn_series WHERE ratio = CAST(? AS DECIMAL(10,6)) AND idx = ?
+    ),
+    at_m AS (                        -- a customer with no row at M has volume 0, baseline 0, no streak
+        SELECT a.customer_id, coalesce(s.volume, 0) AS volume, coalesce(s.baseline_sum, 0) AS baseline_sum,
+               coalesce(s.baseline, 0) AS baseline, coalesce(s.breach_streak, 0) AS breach_streak,
+               coalesce(s.decline_streak, 0) AS decline_streak,
                {key_sql} AS key,
                cr.manager_id, cr.maintenance_level, cr.name, cr.level
-        FROM churn_series s
-        LEFT JOIN customers_resolved cr ON cr.customer_id = s.customer_id
-        WHERE s.ratio = CAST(? AS DECIMAL(10,6)) AND s.idx = ?
+        FROM all_customers a
+        LEFT JOIN series_m s ON s.customer_id = a.customer_id
+        LEFT JOIN customers_resolved cr ON cr.customer_id = a.customer_id
     ),
     judged AS (
         SELECT a.*, {sev_sql} AS severity
@@ -89,6 +94,6 @@ def churn_warn(con, period: Period, settings: Settings, *, include_all: bool = F
              CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END,
              customer_id
     """
-    params = [*key_params, series.ratios[0] if len(series.ratios) == 1 else settings.warning.ratio,
-              month_idx(period.month), *sev_params, period.month_label, *keep, *([manager] if manager else [])]
+    params = [series.ratios[0] if len(series.ratios) == 1 else settings.warning.ratio, month_idx(period.month),
+              *key_params, *sev_params, period.month_label, *keep, *([manager] if manager else [])]
     return fetch(con, sql, params)

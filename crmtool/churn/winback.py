@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from crmtool.churn.series import Series, ensure_series, fetch, month_idx
+from crmtool.churn.series import Series, churned_idle_months, ensure_series, fetch, month_idx
 from crmtool.config import Settings
 from crmtool.errors import UsageError
 from crmtool.facts import month_start
@@ -24,15 +24,19 @@ WINBACK_COLUMNS = ["customer_id", "return_month", "idle_months_before", "return_
 
 WINBACK_SQL = """
 WITH s AS (
-    SELECT customer_id, idx, month, volume, purchased,
-           lag(idle_months) OVER (PARTITION BY customer_id ORDER BY idx) AS idle_before
+    SELECT customer_id, idx, month, volume, purchased
     FROM churn_series
     WHERE ratio = CAST(? AS DECIMAL(10,6))
 ),
+purchase_months AS (                 -- idle months at m − 1 = months since the previous purchase month
+    SELECT customer_id, idx, month, volume,
+           idx - 1 - lag(idx) OVER (PARTITION BY customer_id ORDER BY idx) AS idle_before
+    FROM s WHERE purchased
+),
 returns AS (
     SELECT customer_id, idx, month, idle_before, volume
-    FROM s
-    WHERE purchased AND idle_before >= ? AND idx BETWEEN ? AND ?
+    FROM purchase_months
+    WHERE idle_before >= ? AND idx BETWEEN ? AND ?
 ),
 first_return AS (
     SELECT r.customer_id, r.idx AS return_idx, r.month AS return_month, r.idle_before, r.volume AS return_volume, n.returns
@@ -69,7 +73,7 @@ def churn_winback(con, first: dt.date, last: dt.date, settings: Settings, *,
         raise UsageError(f"--from {first:%Y-%m} is after --to {last:%Y-%m}")
     series = ensure_series(con, settings, series, last)
     lo, hi = month_idx(first), month_idx(last)
-    return fetch(con, WINBACK_SQL, [series.ratios[0], settings.churn.active_max + 1, lo, hi, hi])
+    return fetch(con, WINBACK_SQL, [series.ratios[0], churned_idle_months(settings), lo, hi, hi])
 
 
 def winback_total(table: "pa.Table") -> tuple[int, float]:

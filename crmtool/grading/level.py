@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
-from crmtool.facts import Period, install_views
+from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
 from crmtool.grading._sql import (Params, label_case, normalised, percentile_score, query, tier_case,
                                   tier_order_case)
@@ -19,7 +19,7 @@ SQL = """
 WITH window_lines AS (
     SELECT customer_id, month, quantity, gross_profit, is_purchase
     FROM orders_resolved
-    WHERE order_date > CAST($window_start AS DATE) AND order_date <= CAST($as_of AS DATE)
+    WHERE {in_window}
 ),
 scored_set AS (                      -- customers with >= 1 purchase in the window
     SELECT customer_id,
@@ -105,6 +105,7 @@ def level(con, period: Period, settings: Settings, *, window: int | None = None,
     classes = classes_ctes(p, period, settings, months)
     key_levels = settings.level.effective_key_levels() or ["\x00none"]
     sql = SQL.format(
+        in_window=in_window(),
         classes=classes,
         factor_scores=",\n           ".join(percentile_score(f, f"{f}_score") for f in FACTORS),
         tier_case=tier_case(p, "rank", "n", tiers),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
-from crmtool.facts import Period, install_views
+from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
 from crmtool.grading._sql import Params, label_case, metric_column, query
 from crmtool.grading.result import GradeResult
@@ -15,7 +15,7 @@ SQL = """
 WITH window_totals AS (
     SELECT customer_id, sum({metric}) AS metric_value   -- DECIMAL: exact sums, same in any row order
     FROM orders_resolved
-    WHERE order_date > CAST($window_start AS DATE) AND order_date <= CAST($as_of AS DATE)
+    WHERE {in_window}
     GROUP BY customer_id
 ),
 positive AS (
@@ -76,7 +76,8 @@ def pareto(con, period: Period, settings: Settings, *, metric: str | None = None
     col = metric_column(metric)
     start = period.window_start(months)
     p = Params(window_start=start, as_of=period.as_of, a=settings.pareto.a, b=settings.pareto.b)
-    sql = SQL.format(metric=col, class_label=label_case(p, "abc_class", labels.abc_classes(settings, lang)))
+    sql = SQL.format(in_window=in_window(), metric=col,
+                     class_label=label_case(p, "abc_class", labels.abc_classes(settings, lang)))
     table = query(con, sql, p)
     if table.num_rows == 0:
         raise AnalysisError(f"no customer has a positive {metric} between {start} (exclusive) and "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
-from crmtool.facts import Period, install_views
+from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
 from crmtool.grading._sql import Params, label_case, normalised, percentile_score, query
 from crmtool.grading.result import GradeResult
@@ -17,7 +17,7 @@ SQL = """
 WITH window_lines AS (
     SELECT customer_id, quantity, gross_profit
     FROM orders_resolved
-    WHERE order_date > CAST($window_start AS DATE) AND order_date <= CAST($as_of AS DATE)
+    WHERE {in_window}
 ),
 window_totals AS (
     SELECT customer_id, CAST(sum(quantity) AS DOUBLE) AS volume, CAST(sum(gross_profit) AS DOUBLE) AS gross_profit
@@ -106,7 +106,7 @@ def quadrant(con, period: Period, settings: Settings, *, window: int | None = No
     p = Params(window_start=start, as_of=period.as_of, value_cut=qs.value_cut, fit_cut=qs.fit_cut,
                **{f"w_{k}": v for k, v in w.items()})
     tiers = {q: qs.service_tiers.get(q, "standardised") for q in QUADRANT_IDS}
-    sql = SQL.format(gross_profit_p=percentile_score("gross_profit", "gross_profit_p"),
+    sql = SQL.format(in_window=in_window(), gross_profit_p=percentile_score("gross_profit", "gross_profit_p"),
                      annual_demand_p=percentile_score("annual_demand", "annual_demand_p"),
                      service_case=label_case(p, "quadrant", tiers),
                      quadrant_label=label_case(p, "quadrant", labels.quadrants(lang)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
-from crmtool.facts import Period, install_views
+from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
 from crmtool.grading._sql import Params, label_case, metric_column, query
 from crmtool.grading.result import GradeResult
@@ -24,7 +24,7 @@ SQL = """
 WITH window_lines AS (
     SELECT customer_id, order_id, order_date, quantity, {metric} AS metric_value
     FROM orders_resolved
-    WHERE order_date > CAST($window_start AS DATE) AND order_date <= CAST($as_of AS DATE)
+    WHERE {in_window}
 ),
 scored_set AS (                      -- customers with >= 1 purchase (a line with quantity > 0)
     SELECT customer_id, max(order_date) AS last_purchase_line
@@ -101,7 +101,7 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
     p = Params(window_start=start, as_of=period.as_of)
     whens = " ".join(f"WHEN r_high = {p(r)} AND f_high = {p(f)} AND m_high = {p(m)} THEN {p(seg)}"
                      for r, f, m, seg in SEGMENT_RULES)
-    sql = SQL.format(metric=col, segment_whens=whens, segment_label=label_case(p, "segment", labels.segments(lang)))
+    sql = SQL.format(in_window=in_window(), metric=col, segment_whens=whens, segment_label=label_case(p, "segment", labels.segments(lang)))
     table = query(con, sql, p)
     if table.num_rows == 0:
         raise AnalysisError(f"no purchases between {start} (exclusive) and {period.as_of}; "
