@@ -133,3 +133,6 @@ def backtest(rc: RunContext, *, first: str | None, last: str | None, horizon: in
     return Result("churn_backtest", table, label, p.as_of,
                   {"months": months, "horizon": int(horizon), "ratios": ratio_list, "data_end": p.month_label},
                   lines=[line])
+
+
+from crmtool.churn import alive as _alive  # noqa: E402,F401  registers churn.alive (SPEC §4.12, BG/NBD)

@@ -120,3 +120,8 @@ def backtest(
     result = run_command(ctx, "churn.backtest", as_of=as_of, allow_future=allow_future, first=first, last=last,
                          horizon=horizon, ratios=ratio, idle_months=idle_months, by_severity=by_severity)
     render_result(ctx, result, output=output, limit=limit, title=f"warning backtest {result.period}")
+
+
+from crmtool.commands.alive import alive_cmd  # noqa: E402
+
+app.command("alive")(alive_cmd)
