@@ -15,6 +15,24 @@ from crmtool.commands.common import AppState, stderr_console, state
 from crmtool.errors import CrmtoolError
 
 
+def _no_type_for_flags() -> None:
+    """Boolean flags take no value: show no ``<bool>`` type beside them in --help."""
+    from typer.core import TyperOption
+
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_crmtool", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else original(self, ctx)
+
+    display_type_rich._crmtool = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich
+
+
+_no_type_for_flags()
+
+
 class CrmGroup(TyperGroup):
     """Maps CrmtoolError to its exit code with one line on stderr (a traceback only with --debug)."""
 

@@ -120,7 +120,16 @@ def _configure(con: "duckdb.DuckDBPyConnection", path: Path, settings: Settings,
     s = settings.store
     con.execute("SET autoinstall_known_extensions = false")
     if s.memory_limit:
-        con.execute("SET memory_limit = ?", [s.memory_limit])
+        import duckdb
+
+        try:
+            con.execute("SET memory_limit = ?", [s.memory_limit])
+        except duckdb.Error:
+            con.close()
+            from crmtool.errors import ConfigError
+
+            raise ConfigError(f"store.memory_limit: {s.memory_limit!r} is not a memory size; use e.g. \"4GB\" "
+                              "or \"800MB\"") from None
     if s.threads and s.threads > 0:
         con.execute(f"SET threads = {int(s.threads)}")
     if path.name != ":memory:":

@@ -104,7 +104,8 @@ def grade_rfm(
     limit: LimitOpt = 20,
     allow_future: AllowFutureOpt = False,
 ) -> None:
-    """RFM scores 1–5 and the eight value segments (客户价值八分类), SPEC §4.1."""
+    """RFM: recency, frequency and monetary scores 1–5 over the last 12 months and the eight value
+    segments (客户价值八分类: important/general × value/develop/retain/win-back)."""
     _grade(ctx, "grade.rfm", as_of=as_of, sets=sets, output=output, limit=limit, allow_future=allow_future,
            metric=metric, window=window)
 
@@ -120,7 +121,8 @@ def grade_pareto(
     limit: LimitOpt = 20,
     allow_future: AllowFutureOpt = False,
 ) -> None:
-    """Pareto / ABC classes with the share of customers in A and the Gini coefficient, SPEC §4.2."""
+    """Pareto / ABC: customers ranked by volume; A until 80 % of the total, B until 95 %, then C;
+    with the share of customers in A and the Gini coefficient."""
     _grade(ctx, "grade.pareto", as_of=as_of, sets=sets, output=output, limit=limit, allow_future=allow_future,
            metric=metric, window=window)
 
@@ -138,7 +140,9 @@ def grade_level(
     limit: LimitOpt = 20,
     allow_future: AllowFutureOpt = False,
 ) -> None:
-    """Suggested customer level (客户定级建议) with demand class and loyalty, SPEC §4.3 and §4.11."""
+    """Suggested customer level (客户定级建议): volume, gross profit, purchase months, share of wallet and
+    annual demand scored by percentile, weighted, then levels by quota (top 5 % diamond, next 10 %
+    platinum, next 25 % gold, rest ordinary); with demand class, mobility and loyalty."""
     _grade(ctx, "grade.level", as_of=as_of, sets=sets, output=output, limit=limit, allow_future=allow_future,
            compare=compare, window=window)
 
@@ -155,7 +159,8 @@ def grade_scorecard(
     limit: LimitOpt = 20,
     allow_future: AllowFutureOpt = False,
 ) -> None:
-    """Balanced scorecard (平衡计分卡) for a month, or averaged over --quarter / --year, SPEC §4.4."""
+    """Balanced scorecard (平衡计分卡): plan completion, dekad balance, volume and special-period volume
+    for a month (or averaged over --quarter / --year), graded 3A/2A/A/B by quota (10/20/30 %)."""
     from crmtool.errors import UsageError
     if month and (quarter or year):
         raise UsageError("give one of --month, --quarter, --year")
@@ -173,6 +178,8 @@ def classify_quadrant(
     limit: LimitOpt = 20,
     allow_future: AllowFutureOpt = False,
 ) -> None:
-    """Value × strategic fit four-quadrant (两维四象限) with service tiers, SPEC §4.5."""
+    """Four-quadrant (两维四象限): customer value (gross profit, contract fulfilment, demand,
+    reputation) × strategic fit (positioning, capability, values); strategic / key / potential /
+    ordinary, each with its service tier."""
     _grade(ctx, "classify.quadrant", as_of=as_of, sets=sets, output=output, limit=limit, allow_future=allow_future,
            window=window)

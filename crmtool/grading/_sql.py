@@ -14,6 +14,29 @@ if TYPE_CHECKING:  # pragma: no cover
 METRICS = {"amount": "amount", "volume": "quantity", "profit": "gross_profit"}
 
 
+# what to load when a metric has no data: the column and the headers an export calls it
+METRIC_SOURCES = {"amount": "amount (金额/含税金额)", "profit": "gross_profit (毛利), or amount and cost (成本)",
+                  "volume": "quantity (数量)"}
+
+
+def metric_coverage(con, metric: str, start, as_of) -> int:
+    """Check that ``metric`` has data on the lines of the trailing window (start, as_of]: none at
+    all is an AnalysisError naming the column to load; returns the number of customers with the
+    metric missing on some of their lines (counted as 0 there), for the summary."""
+    from crmtool.errors import AnalysisError
+    from crmtool.facts import in_window
+
+    col = metric_column(metric)
+    lines, known, partial = con.execute(
+        f"SELECT count(*), count({col}), count(DISTINCT CASE WHEN {col} IS NULL THEN customer_id END) "
+        f"FROM orders_resolved WHERE {in_window()}", {"window_start": start, "as_of": as_of}).fetchall()[0]
+    if lines and not known:
+        raise AnalysisError(f"--metric {metric}: none of the {lines:,} order lines between {start} (exclusive) "
+                            f"and {as_of} has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose "
+                            "another --metric")
+    return int(partial)
+
+
 def metric_column(metric: str, option: str = "--metric") -> str:
     try:
         return METRICS[metric]

@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, metric_column, query
+from crmtool.grading._sql import Params, label_case, metric_column, metric_coverage, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "metric_value", "share", "cum_share", "rank", "abc_class"]
@@ -75,6 +75,7 @@ def pareto(con, period: Period, settings: Settings, *, metric: str | None = None
     months = window or settings.pareto.window_months
     col = metric_column(metric)
     start = period.window_start(months)
+    missing = metric_coverage(con, metric, start, period.as_of)
     p = Params(window_start=start, as_of=period.as_of, a=settings.pareto.a, b=settings.pareto.b)
     sql = SQL.format(in_window=in_window(), metric=col,
                      class_label=label_case(p, "abc_class", labels.abc_classes(settings, lang)))
@@ -105,4 +106,7 @@ def pareto(con, period: Period, settings: Settings, *, metric: str | None = None
              f"A {summary['classes']['A']}, B {summary['classes']['B']}, C {summary['classes']['C']}",
              f"  {summary['a_customer_share']:.1%} of customers are in A and hold "
              f"{summary['a_metric_share']:.1%} of {metric}; Gini {summary['gini']:.3f}"]
+    summary["metric_missing_customers"] = missing
+    if missing:
+        lines.append(f"  {metric} is missing on some lines of {missing} customer(s); those lines count 0")
     return GradeResult("pareto", table, str(period.as_of), period.as_of, summary, {"lorenz": lorenz}, lines)

@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, metric_column, query
+from crmtool.grading._sql import Params, label_case, metric_column, metric_coverage, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_cell",
@@ -98,6 +98,7 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
     months = window or settings.rfm.window_months
     col = metric_column(metric)
     start = period.window_start(months)
+    missing = metric_coverage(con, metric, start, period.as_of)
     p = Params(window_start=start, as_of=period.as_of)
     whens = " ".join(f"WHEN r_high = {p(r)} AND f_high = {p(f)} AND m_high = {p(m)} THEN {p(seg)}"
                      for r, f, m, seg in SEGMENT_RULES)
@@ -112,6 +113,9 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
                "window": [str(start), str(period.as_of)], "segments": counts}
     lines = [f"RFM {metric}, {months} months to {period.as_of}: {table.num_rows} customers scored"]
     lines += [f"  {names.get(k, k)}: {v}" for k, v in counts.items()]
+    summary["metric_missing_customers"] = missing
+    if missing:
+        lines.append(f"  {metric} is missing on some lines of {missing} customer(s); those lines count 0")
     return GradeResult("rfm", table, str(period.as_of), period.as_of, summary, lines=lines)
 
 

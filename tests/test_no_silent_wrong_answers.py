@@ -1,0 +1,156 @@
+"""Issue: no silent wrong answers — a missed load, a metric without data, hostile names, a missing or
+read-only store, formula text and help texts (the runner and CLI side; the loader has its own tests)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from crmtool.cli import app
+from crmtool.config import Settings
+from crmtool.store import open_store
+from tests.conftest import d, insert
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """Two customers; orders end 2024-12-31. A has amount and cost, B has neither."""
+    path = tmp_path / "crm.duckdb"
+    s = open_store(path, Settings(), wait=0)
+    insert(s, "customers", [dict(customer_id="A", name="[/]", manager_id="M1", region="兰州"),
+                            dict(customer_id="B", name="=HYPERLINK(\"http://x\")", manager_id="M1")])
+    rows = []
+    for m in range(1, 13):
+        rows.append(dict(order_id=f"A{m}", order_date=d(f"2024-{m:02d}-15"), customer_code="A", quantity=10,
+                         amount=100, cost=80))
+        rows.append(dict(order_id=f"B{m}", order_date=d(f"2024-{m:02d}-15"), customer_code="B", quantity=5))
+    rows.append(dict(order_id="A13", order_date=d("2024-12-31"), customer_code="A", quantity=1, amount=10, cost=8))
+    insert(s, "orders", rows)
+    s.close()
+    return str(path)
+
+
+def invoke(db: str, *args: str):
+    return runner.invoke(app, ["--db", db, *args])
+
+
+def test_a_month_after_the_data_is_refused_unless_allowed(db):
+    r = invoke(db, "churn", "warn", "--month", "2025-01")
+    assert r.exit_code == 1
+    assert "orders end 2024-12-31; load the export for 2025-01 first" in r.stderr
+    r = invoke(db, "churn", "warn", "--month", "2025-01", "--allow-future")
+    assert r.exit_code == 0, r.output
+    r = invoke(db, "grade", "rfm", "--as-of", "2025-01-15")
+    assert r.exit_code == 1 and "orders end 2024-12-31" in r.stderr
+    r = invoke(db, "churn", "status", "--month", "2024-12")  # the last month with data is fine
+    assert r.exit_code == 0, r.output
+
+
+def test_a_metric_without_any_data_is_an_error_and_partial_data_is_named(db, tmp_path):
+    # B has no amount at all, A has amounts: partial — 1 customer affected, named in the summary
+    r = invoke(db, "grade", "rfm", "--metric", "amount")
+    assert r.exit_code == 0, r.output
+    assert "amount is missing on some lines of 1 customer(s)" in r.stderr
+    # no profit anywhere in a store of B only
+    path = tmp_path / "b.duckdb"
+    s = open_store(path, Settings(), wait=0)
+    insert(s, "orders", [dict(order_id="B1", order_date=d("2024-06-15"), customer_code="B", quantity=5)])
+    s.close()
+    for cmd in (["grade", "rfm", "--metric", "profit"], ["grade", "pareto", "--metric", "amount"]):
+        r = invoke(str(path), *cmd)
+        assert r.exit_code == 1, r.output
+        assert "load orders with" in r.stderr
+    r = invoke(str(path), "grade", "rfm", "--metric", "volume")
+    assert r.exit_code == 0, r.output
+
+
+def test_names_are_data_not_markup_and_cut_tables_say_so(db, monkeypatch):
+    import crmtool.commands.common as common
+
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    r = invoke(db, "grade", "rfm", "--limit", "1")
+    assert r.exit_code == 0, r.output
+    assert "1 of 2 rows shown" in r.stdout and "--limit 0 shows all" in r.stdout
+    r = invoke(db, "grade", "rfm")
+    assert "[/]" in r.stdout  # the name printed as written, no markup error
+
+
+def test_error_text_keeps_its_brackets(db, tmp_path):
+    bad = tmp_path / "orders.csv"
+    bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    r = invoke(db, "load", "orders", str(bad))
+    assert r.exit_code == 1
+    assert "[columns.orders]" in r.stderr
+
+
+def test_a_bad_memory_limit_is_a_config_error(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[store]\nmemory_limit = "lots"\n', encoding="utf-8")
+    r = runner.invoke(app, ["--db", str(tmp_path / "x.duckdb"), "--config", str(cfg), "init"])
+    assert r.exit_code == 2
+    assert "store.memory_limit" in r.stderr and "internal error" not in r.stderr
+
+
+def test_help_shows_no_bool_type_and_no_spec_sections():
+    for args in (["churn", "warn", "--help"], ["churn", "backtest", "--help"], ["grade", "rfm", "--help"],
+                 ["grade", "level", "--help"], ["classify", "quadrant", "--help"], ["load", "--help"]):
+        r = runner.invoke(app, args, env={"COLUMNS": "120"})
+        assert r.exit_code == 0
+        assert "<bool>" not in r.stdout, args
+        assert "SPEC" not in r.stdout, args
+
+
+def test_an_analysis_never_creates_a_store(tmp_path):
+    missing = tmp_path / "nothing.duckdb"
+    r = runner.invoke(app, ["--db", str(missing), "grade", "rfm"])
+    assert r.exit_code == 1 and "no store here yet" in r.stderr
+    assert not missing.exists()
+
+
+def test_output_into_a_missing_folder_is_refused(db, tmp_path):
+    r = invoke(db, "grade", "rfm", "-o", str(tmp_path / "no_such_folder" / "rfm.csv"))
+    assert r.exit_code == 2
+    assert "does not exist" in r.stderr
+    assert not (tmp_path / "no_such_folder").exists()
+
+
+def test_a_read_only_store_answers_without_a_snapshot(db, monkeypatch):
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if (mode & os.W_OK and str(p) == db) else
+                        real(p, mode, **kw))
+    r = invoke(db, "churn", "status")
+    assert r.exit_code == 0, r.output
+    assert "read-only" in r.stderr
+    s = open_store(db, Settings(), wait=0)
+    try:
+        assert s.con.execute("SELECT count(*) FROM snapshots").fetchall()[0][0] == 0
+    finally:
+        s.close()
+
+
+def test_csv_cells_never_become_formulas(db, tmp_path):
+    r = invoke(db, "grade", "rfm")
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    names = {row["customer_id"]: row["name"] for row in rows}
+    assert names["B"] == "'=HYPERLINK(\"http://x\")" and names["A"] == "[/]"
+    out = tmp_path / "rfm.csv"
+    r = invoke(db, "grade", "rfm", "-o", str(out))
+    assert r.exit_code == 0
+    assert "'=HYPERLINK" in out.read_text(encoding="utf-8-sig")
+
+
+def test_names_manager_and_region_beside_customer_ids(db):
+    for args in (["grade", "rfm"], ["grade", "pareto"], ["churn", "status"], ["churn", "warn", "--all"]):
+        r = invoke(db, *args)
+        assert r.exit_code == 0, (args, r.output)
+        rows = {row["customer_id"]: row for row in csv.DictReader(io.StringIO(r.stdout))}
+        assert {"name", "manager_id", "region"} <= set(rows["A"]), args
+        assert (rows["A"]["manager_id"], rows["A"]["region"]) == ("M1", "兰州"), args
