@@ -69,12 +69,13 @@ app.add_typer(config_app, name="config")
 
 
 def _register_groups() -> None:
-    from crmtool.commands import churn, grade, managers
+    from crmtool.commands import churn, grade, managers, sales
 
     app.add_typer(grade.app, name="grade")
     app.add_typer(grade.classify_app, name="classify")
     app.add_typer(churn.app, name="churn")
     app.add_typer(managers.app, name="managers")
+    app.add_typer(sales.app, name="sales")
     from crmtool.commands import data
     data.register(app)
 

@@ -32,7 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from crmtool.store import Store
 
 # modules whose import registers analyses (each calls `register` at import time)
-ANALYSIS_MODULES = ("crmtool.grading.analyses", "crmtool.churn.analyses", "crmtool.managers.analyses")
+ANALYSIS_MODULES = ("crmtool.grading.analyses", "crmtool.churn.analyses", "crmtool.managers.analyses",
+                    "crmtool.sales.analyses")
 
 # period kinds: "as_of" (a trailing window ending at as-of), "month" (the judged month, SPEC §3)
 PERIOD_KINDS = ("as_of", "month")

@@ -39,8 +39,7 @@ held_counts AS (
 ),
 held_lines AS (                      -- the held customers' lines over every window the card compares
     SELECT h.manager_id, h.customer_id, o.order_date, o.is_purchase,
-           CAST(o.quantity AS DOUBLE) AS quantity, CAST(o.amount AS DOUBLE) AS amount,
-           CAST(o.gross_profit AS DOUBLE) AS gross_profit,
+           o.quantity, o.amount, o.gross_profit,
            o.order_date BETWEEN CAST($p_start AS DATE) AND CAST($p_end AS DATE) AS in_p,
            o.order_date BETWEEN CAST($ly_start AS DATE) AND CAST($ly_end AS DATE) AS in_ly,
            o.order_date BETWEEN CAST($prev_start AS DATE) AND CAST($prev_end AS DATE) AS in_prev,
@@ -50,17 +49,17 @@ held_lines AS (                      -- the held customers' lines over every win
     JOIN orders_resolved o ON o.customer_id = h.customer_id
     WHERE o.order_date BETWEEN CAST($earliest AS DATE) AND CAST($p_end AS DATE)
 ),
-volumes AS (                         -- net tons, amount and gross profit per window
+volumes AS (                         -- net tons, amount and gross profit per window (exact sums)
     SELECT manager_id,
-           sum(quantity) FILTER (WHERE in_p) AS volume,
-           sum(quantity) FILTER (WHERE in_ly) AS volume_ly,
-           sum(quantity) FILTER (WHERE in_prev) AS volume_prev,
-           sum(amount) FILTER (WHERE in_p) AS amount,
-           sum(gross_profit) FILTER (WHERE in_p) AS gross_profit,
-           sum(quantity) FILTER (WHERE in_ytd) AS ytd_volume,
-           sum(quantity) FILTER (WHERE in_ytd_ly) AS ytd_volume_ly,
-           sum(amount) FILTER (WHERE in_ytd) AS ytd_amount,
-           sum(gross_profit) FILTER (WHERE in_ytd) AS ytd_gross_profit
+           CAST(sum(quantity) FILTER (WHERE in_p) AS DOUBLE) AS volume,
+           CAST(sum(quantity) FILTER (WHERE in_ly) AS DOUBLE) AS volume_ly,
+           CAST(sum(quantity) FILTER (WHERE in_prev) AS DOUBLE) AS volume_prev,
+           CAST(sum(amount) FILTER (WHERE in_p) AS DOUBLE) AS amount,
+           CAST(sum(gross_profit) FILTER (WHERE in_p) AS DOUBLE) AS gross_profit,
+           CAST(sum(quantity) FILTER (WHERE in_ytd) AS DOUBLE) AS ytd_volume,
+           CAST(sum(quantity) FILTER (WHERE in_ytd_ly) AS DOUBLE) AS ytd_volume_ly,
+           CAST(sum(amount) FILTER (WHERE in_ytd) AS DOUBLE) AS ytd_amount,
+           CAST(sum(gross_profit) FILTER (WHERE in_ytd) AS DOUBLE) AS ytd_gross_profit
     FROM held_lines GROUP BY manager_id
 ),
 customer_purchases AS (              -- per held customer: bought in P, bought in P_ly
@@ -111,19 +110,19 @@ loaded AS (
 manager_plans AS (                   -- scope manager: the manager's own months
     SELECT subject_id AS manager_id,
            count(*) FILTER (WHERE month BETWEEN CAST($p_start AS DATE) AND CAST($p_end AS DATE)) AS rows_p,
-           sum(CAST(volume AS DOUBLE)) FILTER (WHERE month BETWEEN CAST($p_start AS DATE) AND CAST($p_end AS DATE))
+           CAST(sum(volume) FILTER (WHERE month BETWEEN CAST($p_start AS DATE) AND CAST($p_end AS DATE)) AS DOUBLE)
                AS plan_p,
            count(*) FILTER (WHERE month BETWEEN CAST($ytd_start AS DATE) AND CAST($p_end AS DATE)) AS rows_ytd,
-           sum(CAST(volume AS DOUBLE)) FILTER (WHERE month BETWEEN CAST($ytd_start AS DATE) AND CAST($p_end AS DATE))
+           CAST(sum(volume) FILTER (WHERE month BETWEEN CAST($ytd_start AS DATE) AND CAST($p_end AS DATE)) AS DOUBLE)
                AS plan_ytd
     FROM plans WHERE scope = 'manager' GROUP BY subject_id
 ),
 customer_plans AS (                  -- scope customer: the held customers' plans
     SELECT h.manager_id,
-           sum(CAST(p.volume AS DOUBLE)) FILTER (WHERE p.month BETWEEN CAST($p_start AS DATE) AND CAST($p_end AS DATE))
-               AS plan_p,
-           sum(CAST(p.volume AS DOUBLE)) FILTER (WHERE p.month BETWEEN CAST($ytd_start AS DATE)
-                                                 AND CAST($p_end AS DATE)) AS plan_ytd
+           CAST(sum(p.volume) FILTER (WHERE p.month BETWEEN CAST($p_start AS DATE) AND CAST($p_end AS DATE))
+                AS DOUBLE) AS plan_p,
+           CAST(sum(p.volume) FILTER (WHERE p.month BETWEEN CAST($ytd_start AS DATE) AND CAST($p_end AS DATE))
+                AS DOUBLE) AS plan_ytd
     FROM held h JOIN plans p ON p.scope = 'customer' AND p.subject_id = h.customer_id
     GROUP BY h.manager_id
 ),
