@@ -247,67 +247,78 @@ def expected_purchases(params, t, x, t_x, T) -> np.ndarray:
     The hypergeometric term is taken through Euler's transformation,
     ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; c; z) = (1−z)^(a−1) · 2F1(a+b−1−r, a−1; c; z),
     whose parameters no longer grow with x (the raw form multiplies a vanishing power by a huge 2F1
-    for frequent buyers). ``scipy.special.hyp2f1`` evaluates it; rows where it is not finite, gives a
-    negative expectation, or where a ≈ 1 (0/0 in the formula) are computed from the power series in
-    log form instead (:func:`_bracket_series`)."""
+    for frequent buyers), and evaluated by ``scipy.special.hyp2f1``.
+
+    The same quantity is p_alive · E[(1 − (1 + p·k)^−(r+x)) / p] over p ~ Beta(a, b+x), k = t/(α+T)
+    (a customer alive with rate λ and dropout p buys (1 − e^(−λpt))/p times in t; λ given the data is
+    Gamma(r+x, α+T)). That integrand lies between 1 − (1+k)^−(r+x) and (r+x)·k, so a hyp2f1 value
+    outside those bounds, not finite, or taken at a ≈ 1 (0/0 in the formula) is replaced by the
+    integral by Gauss quadrature for the Beta distribution (:func:`_beta_quadrature`), which stays
+    accurate where hyp2f1 overflows (a and b in the thousands, a nearly fixed dropout)."""
     from scipy.special import hyp2f1
 
     r, alpha, a, b = _params(params)
-    x, t_x, T = _arrays(x, t_x, T)
-    t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
+    x, t_x, T, t = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, t_x, T, t)))
+    shape = x.shape
+    x, t_x, T, t = (v.ravel() for v in (x, t_x, T, t))
     if (t < 0).any():
         raise ValueError("the horizon t must be ≥ 0 weeks")
+    m = r + x
+    k = t / (alpha + T)
     z = np.clip(t / (alpha + T + t), 0.0, 1.0 - 1e-15)
-    A, c = a + b - 1 - r, a + b + x - 1
+    lower = -np.expm1(-m * np.log1p(k))  # the integrand at p = 1
+    upper = m * k  # … and as p → 0
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         if abs(a - 1) > 1e-4:
-            F = hyp2f1(A, a - 1, c, z)
-            bracket = (1 - (1 - z) ** (a - 1) * F) / (a - 1)  # [1 − h] / (a − 1)
+            F = hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+            mean_g = (a + b + x - 1) * (1 - (1 - z) ** (a - 1) * F) / (a - 1)
         else:
-            bracket = np.full(x.shape, np.nan)
-    bad = ~np.isfinite(bracket) | (bracket < 0)
+            mean_g = np.full(x.shape, np.nan)
+    tol = 1e-9 * np.maximum(upper, 1e-300)
+    bad = ~np.isfinite(mean_g) | (mean_g < lower - tol) | (mean_g > upper + tol)
     if bad.any():
-        bracket = bracket.copy()
-        bracket[bad] = _bracket_series(A, a, c[bad], z[bad])
-    out = p_alive((r, alpha, a, b), x, t_x, T) * (a + b + x - 1) * bracket
+        mean_g[bad] = _beta_quadrature(a, b, x[bad], m[bad], k[bad])
+    out = p_alive((r, alpha, a, b), x, t_x, T) * mean_g
     out = np.where(t == 0, 0.0, out)
     if not np.isfinite(out).all():
-        raise AnalysisError("expected purchases could not be computed for every customer (the hypergeometric "
-                            "series did not converge); the fitted parameters are extreme")
+        raise AnalysisError("expected purchases could not be computed for every customer; the fitted "
+                            "parameters are extreme")
+    return out.reshape(shape)
+
+
+def _beta_nodes(a: float, b: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss quadrature for p ~ Beta(a, b): ``n`` nodes in (0, 1) and weights summing to 1 (Golub–Welsch
+    on the Jacobi matrix of the Jacobi polynomials, weight (1−u)^(b−1) (1+u)^(a−1), p = (1+u)/2)."""
+    from scipy.linalg import eigh_tridiagonal
+
+    al, be = b - 1.0, a - 1.0
+    i = np.arange(1, n, dtype=float)
+    s = 2 * i + al + be
+    diag = np.empty(n)
+    diag[0] = (be - al) / (al + be + 2)
+    s_d = 2 * np.arange(1, n, dtype=float) + al + be
+    diag[1:] = (be - al) * (be + al) / (s_d * (s_d + 2))
+    off = np.empty(n - 1)
+    off[0] = 4 * (1 + al) * (1 + be) / ((2 + al + be) ** 2 * (3 + al + be))
+    if n > 2:
+        j, sj = i[1:], s[1:]
+        off[1:] = 4 * j * (j + al) * (j + be) * (j + al + be) / (sj ** 2 * (sj + 1) * (sj - 1))
+    nodes, vectors = eigh_tridiagonal(diag, np.sqrt(off))
+    weights = vectors[0] ** 2
+    return np.clip((1 + nodes) / 2, 0.0, 1.0), weights / weights.sum()
+
+
+def _beta_quadrature(a: float, b: float, x: np.ndarray, m: np.ndarray, k: np.ndarray, *, n: int = 96
+                     ) -> np.ndarray:
+    """E[(1 − (1 + p·k)^−m) / p] over p ~ Beta(a, b + x), row by row (nodes shared per distinct x)."""
+    out = np.empty(len(x))
+    for xv in np.unique(x):
+        rows = np.flatnonzero(x == xv)
+        p, w = _beta_nodes(a, b + xv, n)
+        p = np.maximum(p, 1e-300)
+        g = -np.expm1(-m[rows, None] * np.log1p(p[None, :] * k[rows, None])) / p[None, :]
+        out[rows] = g @ w
     return out
-
-
-def _bracket_series(A: float, a: float, c: np.ndarray, z: np.ndarray, *, max_terms: int = 500_000) -> np.ndarray:
-    """[1 − (1−z)^(a−1) · 2F1(A, a−1; c; z)] / (a−1) from the power series, smooth through a = 1.
-
-    With (a−1)_n = (a−1)·(a)_(n−1), 2F1 = 1 + (a−1)·G, G = Σ_{n≥1} (A)_n (a)_(n−1) / ((c)_n n!) z^n, so
-    the bracket is −K · exprel((a−1)·K) with K = log(1−z) + log1p((a−1)G)/(a−1)."""
-    from scipy.special import exprel
-
-    c = np.asarray(c, dtype=float)
-    z = np.asarray(z, dtype=float)
-    G = np.zeros_like(z)
-    term = np.ones_like(z)
-    done = np.zeros(z.shape, dtype=bool)
-    n = 0
-    while not done.all():
-        if n >= max_terms:
-            raise AnalysisError("expected purchases: the hypergeometric series did not converge")
-        # term_(n+1) = term_n · (A+n)(a+n−1) / ((c+n)(n+1)) · z, with term_1 = A z / c
-        term = term * (A + n) * (a + n - 1 if n else 1.0) / ((c + n) * (n + 1)) * z
-        n += 1
-        G = G + np.where(done, 0.0, term)
-        if n % 32 == 0 or n > max_terms - 2:
-            small = np.abs(term) <= 1e-17 * np.maximum(np.abs(G), 1.0)
-            done = done | (small & (n > abs(A) + 2) & (n + c > 0) & (np.abs(term) < 1e300))
-    y = (a - 1) * G
-    positive = 1 + y > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(np.abs(y) < 1e-12, 1.0 - y / 2, np.log1p(np.where(positive, y, 0.0)) / np.where(y == 0, 1, y))
-        K = np.log1p(-z) + G * ratio
-        smooth = -K * exprel((a - 1) * K)
-        direct = (1 - (1 - z) ** (a - 1) * (1 + y)) / (a - 1) if a != 1 else np.full(z.shape, np.nan)
-    return np.where(positive, smooth, direct)
 
 
 def simulate_bgnbd(params, T, *, seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -467,7 +478,7 @@ def alive_backtest(con, settings: "Settings", *, first: dt.date, last: dt.date, 
     customers active at m (bought, idle ≤ ``churn.active_max``); churned within the horizon = idle
     months reaching active_max + 1 in m+1 … m+horizon. An active customer without a score (its only
     lines in the window are netted away by returns) is not flagged."""
-    from crmtool.churn.series import build_series, fetch, idx_label, month_idx
+    from crmtool.churn.series import build_series, churned_idle_months, fetch, idx_label, month_idx
 
     first, last, data_end = month_start(first), month_start(last), month_start(data_end)
     if first > last:
@@ -540,7 +551,7 @@ def alive_backtest(con, settings: "Settings", *, first: dt.date, last: dt.date, 
     ORDER BY threshold
     """
     try:
-        return fetch(con, sql, [active_max + 1, horizon, active_max, lo, hi, *thresholds,
+        return fetch(con, sql, [churned_idle_months(settings), horizon, active_max, lo, hi, *thresholds,
                                 idx_label(lo), idx_label(hi), horizon])
     finally:
         con.unregister("alive_backtest_scores")
