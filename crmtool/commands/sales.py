@@ -26,7 +26,9 @@ def overview(ctx: typer.Context, as_of: AsOfOpt = None, output: OutputOpt = None
     diesel, other, total) against plans and calendar progress, yoy, mom and a warning; second
     table (--table managers): year-to-date volume and share by manager."""
     result = run_command(ctx, "sales.overview", as_of=as_of, allow_future=allow_future)
-    render_result(ctx, result, output=output, limit=limit, table=table, title=f"sales overview {result.period}")
+    render_result(ctx, result, output=output, limit=limit, table=table, title=f"sales overview {result.period}",
+                  columns=["category_label", "day", "mtd", "ytd", "month_completion", "year_completion",
+                           "month_progress", "year_progress", "yoy", "mom", "warning"])
 
 
 @app.command()

@@ -23,11 +23,12 @@ def scorecard(rc: RunContext, *, quarter: str | None, year: str | None, monthly:
     found = table.column("grade").to_pylist()
     counts = {g: found.count(g) for g in grades}
     volume = sum(v or 0 for v in table.column("volume").to_pylist())
-    shown = f"{table.num_rows} of {population}" if table.num_rows != population else str(population)
     if rc.lang == "zh":
-        lines = [f"客户经理评价 {cp.label}：{shown} 名客户经理，销量 {volume:,.1f} 吨",
+        shown = f"{population} 名中的 {table.num_rows} 名" if table.num_rows != population else f"{population} 名"
+        lines = [f"客户经理评价 {cp.label}：客户经理 {shown}，销量 {volume:,.1f} 吨",
                  "  " + "，".join(f"{g} {n}" for g, n in counts.items())]
     else:
+        shown = f"{table.num_rows} of {population}" if table.num_rows != population else str(population)
         lines = [f"Manager scorecard {cp.label}: {shown} managers, volume {volume:,.1f} t",
                  "  grades " + ", ".join(f"{g} {n}" for g, n in counts.items())]
     summary = {"period": cp.label, "from": cp.first.isoformat(), "to": cp.end.isoformat(), "managers": population,
