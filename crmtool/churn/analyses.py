@@ -42,7 +42,7 @@ def _counts(table: "pa.Table", column: str) -> dict[str, int]:
 @register("churn.status", period="month", title="Churn status", title_zh="客户流失状态")
 def status(rc: RunContext) -> Result:
     p = rc.period
-    table = churn_status(rc.con, p, rc.settings, series=_series(rc, p.month))
+    table = churn_status(rc.con, p, rc.settings)
     counts = _counts(table, "status")
     ordered = {s: counts.get(s, 0) for s in STATUS_ORDER}
     line = f"month {p.month_label}: " + ", ".join(f"{status_label(s, rc.lang)} {n}" for s, n in ordered.items() if n)
@@ -71,7 +71,7 @@ def warn(rc: RunContext, *, include_all: bool, min_severity: str, manager: str |
 def idle(rc: RunContext, *, by: str) -> Result:
     p = rc.period
     by = by.strip().lower()
-    table = churn_idle(rc.con, p, rc.settings, by=by, series=_series(rc, p.month))
+    table = churn_idle(rc.con, p, rc.settings, by=by)
     total = sum(table.column("total").to_pylist())
     return Result(f"churn_idle_{by}", table, p.month_label, p.as_of,
                   {"month": p.month_label, "by": by, "customers": total},

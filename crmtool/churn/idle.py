@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crmtool.churn.series import Series, ensure_series, fetch, month_idx
+from crmtool.churn.series import Series, fetch, month_idx
 from crmtool.config import Settings
 from crmtool.errors import UsageError
-from crmtool.facts import Period
+from crmtool.facts import Period, install_views
 from crmtool.store import quote_ident
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,15 +31,16 @@ def churn_idle(con, period: Period, settings: Settings, *, by: str = "manager",
     if by not in IDLE_DIMENSIONS:
         raise UsageError(f"--by: {by!r} is not one of {', '.join(IDLE_DIMENSIONS)}")
     col = IDLE_DIMENSIONS[by]
-    series = ensure_series(con, settings, series, period.month)
+    install_views(con)
     top = int(settings.churn.churned_max)
     counts = [f"count(*) FILTER (WHERE idle_months = {i}) AS {quote_ident(str(i))}" for i in range(top + 1)]
     counts.append(f"count(*) FILTER (WHERE idle_months > {top}) AS {quote_ident(f'{top + 1}+')}")
     sql = f"""
     WITH bought AS (                 -- customers with a purchase by M, idle months at M
-        SELECT customer_id, ? - max(idx) AS idle_months
-        FROM churn_series
-        WHERE ratio = CAST(? AS DECIMAL(10,6)) AND purchased AND idx <= ?
+        SELECT customer_id,
+               ? - max(CAST(extract(year FROM month) * 12 + extract(month FROM month) AS INTEGER)) AS idle_months
+        FROM orders_resolved
+        WHERE is_purchase AND month <= CAST(? AS DATE)
         GROUP BY customer_id
     ),
     at_m AS (
@@ -53,4 +54,4 @@ def churn_idle(con, period: Period, settings: Settings, *, by: str = "manager",
     ORDER BY CASE WHEN grp = ? THEN 1 ELSE 0 END, grp
     """
     m = month_idx(period.month)
-    return fetch(con, sql, [m, series.ratios[0], m, NO_GROUP, NO_GROUP])
+    return fetch(con, sql, [m, period.month, NO_GROUP, NO_GROUP])

@@ -75,7 +75,7 @@ def build_series(con, settings: Settings, last_month: dt.date, *, ratios: tuple[
     ratios = tuple(float(r) for r in (ratios or (settings.warning.ratio,)))
     n = int(settings.warning.baseline_months)
     k = max(n, churned_idle_months(settings))
-    offsets = ", ".join(f"({i})" for i in range(k + 1))  # our own integers, not user text
+    offsets = ", ".join(f"({i})" for i in range(1, k + 1))  # our own integers, not user text
     ratio_rows = " UNION ALL ".join("SELECT CAST(? AS DECIMAL(10,6)) AS ratio" for _ in ratios)
     con.execute(
         f"""
@@ -91,14 +91,17 @@ def build_series(con, settings: Settings, last_month: dt.date, *, ratios: tuple[
             GROUP BY customer_id, month
         ),
         offsets(k) AS (VALUES {offsets}),
-        spread AS (                  -- each such month and the K months after it, up to the last month
-            SELECT DISTINCT l.customer_id, l.idx + o.k AS idx
-            FROM line_months l CROSS JOIN offsets o
-            WHERE l.idx + o.k <= ?
+        filler AS (                  -- the up to K months after a line month that have no lines themselves
+            SELECT l.customer_id, l.idx + o.k AS idx
+            FROM (SELECT customer_id, idx,
+                         lead(idx) OVER (PARTITION BY customer_id ORDER BY idx) AS next_idx
+                  FROM line_months) l
+            JOIN offsets o ON l.idx + o.k < coalesce(l.next_idx, ? + 1)
         ),
         monthly AS (
-            SELECT s.customer_id, s.idx, coalesce(l.volume, 0) AS volume, coalesce(l.purchased, FALSE) AS purchased
-            FROM spread s LEFT JOIN line_months l ON l.customer_id = s.customer_id AND l.idx = s.idx
+            SELECT customer_id, idx, volume, purchased FROM line_months
+            UNION ALL
+            SELECT customer_id, idx, CAST(0 AS DECIMAL(38,4)), FALSE FROM filler
         ),
         running AS (
             SELECT m.*,

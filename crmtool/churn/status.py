@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crmtool.churn.series import Series, ensure_series, fetch, month_idx
+from crmtool.churn.series import Series, fetch, month_idx
 from crmtool.config import Settings
-from crmtool.facts import Period, add_months
+from crmtool.facts import Period, add_months, install_views
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -23,18 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 STATUS_COLUMNS = ["customer_id", "last_purchase_date", "idle_months", "status", "cycle_days", "overdue", "manager_id"]
 
 STATUS_SQL = """
-WITH bought AS (                     -- purchase months up to M (the sparse series holds every one)
-    SELECT customer_id, max(idx) AS last_purchase_idx, min(idx) AS first_purchase_idx
-    FROM churn_series
-    WHERE ratio = CAST(? AS DECIMAL(10,6)) AND purchased AND idx <= ?
-    GROUP BY customer_id
-),
-at_m AS (                            -- every archive customer and every id with orders
-    SELECT a.customer_id, CAST(? AS INTEGER) AS idx, b.first_purchase_idx,
-           ? - b.last_purchase_idx AS idle_months
-    FROM all_customers a LEFT JOIN bought b ON b.customer_id = a.customer_id
-),
-purchases AS (
+WITH purchases AS (                  -- purchase dates up to M's end (later orders are ignored)
     SELECT DISTINCT customer_id, order_date
     FROM orders_resolved
     WHERE is_purchase AND order_date <= ?
@@ -43,6 +32,14 @@ span AS (
     SELECT customer_id, max(order_date) AS last_purchase_date, min(order_date) AS first_purchase_date
     FROM purchases
     GROUP BY customer_id
+),
+at_m AS (                            -- every archive customer and every id with orders
+    SELECT a.customer_id, CAST(? AS INTEGER) AS idx,
+           CAST(extract(year FROM s.first_purchase_date) * 12 + extract(month FROM s.first_purchase_date)
+                AS INTEGER) AS first_purchase_idx,
+           ? - CAST(extract(year FROM s.last_purchase_date) * 12 + extract(month FROM s.last_purchase_date)
+                    AS INTEGER) AS idle_months
+    FROM all_customers a LEFT JOIN span s ON s.customer_id = a.customer_id
 ),
 gaps AS (
     SELECT customer_id,
@@ -87,14 +84,14 @@ ORDER BY j.customer_id
 
 
 def churn_status(con, period: Period, settings: Settings, *, series: Series | None = None) -> "pa.Table":
-    """One row per customer (archive or orders) for month ``period.month``; orders after M are ignored."""
+    """One row per customer (archive or orders) for month ``period.month``; orders after M are ignored.
+    Status needs only the purchase dates, not the monthly series (``series`` is accepted and unused)."""
     c = settings.churn
-    series = ensure_series(con, settings, series, period.month)
+    install_views(con)
     m_end = period.month_end
     m = month_idx(period.month)
     return fetch(con, STATUS_SQL, [
-        series.ratios[0], m, m, m,
-        m_end,
+        m_end, m, m,
         add_months(m_end, -c.cycle_window_months),
         c.new_months, c.active_max, c.churned_max,
         c.cycle_min_purchases,
