@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crmtool.errors import UsageError
 from crmtool.facts import Period
@@ -256,3 +258,35 @@ def test_periods():
     assert feb.ytd_last_year == (d("2023-01-01"), d("2023-02-28"))
     with pytest.raises(UsageError):
         calendar_period(p, quarter="2024Q1", year="2024")
+
+
+managers_st = st.lists(st.tuples(st.sampled_from(["East", "West", None]), st.sampled_from(["T1", "T2"])),
+                       min_size=1, max_size=6)
+orders_st = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 700), st.integers(-10, 60)), max_size=25)
+
+
+@given(managers_st, orders_st)
+def test_filters_never_change_the_scores(managers, orders):
+    from crmtool.config import Settings
+    from crmtool.store import open_store
+
+    store = open_store(":memory:", Settings(), wait=0)
+    try:
+        insert(store, "managers", [dict(manager_id=f"M{i}", name=f"m{i}", region=r, team=t)
+                                   for i, (r, t) in enumerate(managers)])
+        insert(store, "customers", [dict(customer_id=f"C{j}", name=f"c{j}", manager_id=f"M{j % (len(managers) + 1)}")
+                                    for j in range(8)])
+        insert(store, "orders", [o(str(i), str(dt.date(2023, 1, 1) + dt.timedelta(days=day)), f"C{c}", q)
+                                 for i, (c, day, q) in enumerate(orders)])
+        runner = Runner(store, allow_future=True, save=False)
+        everyone = runner.run("managers.scorecard", quarter="2024Q2", as_of="2024-06-30").table.to_pylist()
+        east = runner.run("managers.scorecard", quarter="2024Q2", as_of="2024-06-30", region="East").table.to_pylist()
+    finally:
+        store.close()
+    n = len(everyone)
+    assert [r["rank"] for r in everyone] == list(range(1, n + 1))
+    assert east == [r for r in everyone if r["region"] == "East"]
+    assert sum(r["held_share"] for r in everyone) == pytest.approx(1.0)
+    assert [r["grade"] for r in everyone] == ["A" if (k - 1) / n < 0.2 else "B" if (k - 1) / n < 0.7 else "C"
+                                              for k in range(1, n + 1)]
+    assert all(0 <= r["score"] <= 1 for r in everyone)
