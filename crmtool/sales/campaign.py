@@ -31,8 +31,8 @@ campaign_windows AS (
            CAST(end_date - start_date + 1 AS INTEGER) AS days,
            CAST(start_date - CAST(end_date - start_date + 1 AS INTEGER) AS DATE) AS b_start,
            CAST(start_date - 1 AS DATE) AS b_end,
-           CAST(start_date - INTERVAL 1 YEAR AS DATE) AS y_start,
-           CAST(end_date - INTERVAL 1 YEAR AS DATE) AS y_end,
+           CAST(start_date - INTERVAL '1' YEAR AS DATE) AS y_start,
+           CAST(end_date - INTERVAL '1' YEAR AS DATE) AS y_end,
            coalesce(customers, []) AS customers, coalesce(levels, []) AS levels,
            coalesce(industries, []) AS industries, coalesce(products, []) AS products
     FROM campaigns
