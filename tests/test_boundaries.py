@@ -48,6 +48,8 @@ def test_a_zero_quantity_line_is_no_purchase(store):
                              o("Z1", "2024-06-10", "Z", 0)])
     lv = by_id(level(store.con, at(store, "2024-12-31"), store.settings).table)
     assert set(lv) == {"P"}                      # Z never purchased: not in the scored set
+    rf = by_id(rfm(store.con, at(store, "2024-12-31"), store.settings, metric="volume").table)
+    assert set(rf) == {"P"} and (rf["P"]["frequency"], rf["P"]["recency_days"]) == (1, 235)  # Dec 31 − May 10
     assert lv["P"]["purchase_months"] == 1       # June's 0 t line is no purchase month
     st = as_dicts(churn_status(store.con, month(store, "2024-12"), store.settings))
     # P: last purchase May → Dec = 7 idle months (June's line does not count) → churned; Z a prospect
@@ -160,6 +162,26 @@ def test_rfm_a_score_equal_to_the_mean_is_low(store):
         "K4": "important_value", "K5": "important_value"}
 
 
+def test_rfm_recency_ignores_a_later_return_line_of_the_same_order(store):
+    # order R1: 10 t on 2024-11-01 and a return line of 2 t on 2024-12-15 (net 8 > 0: it counts);
+    # recency is as-of − the order's latest PURCHASE line: Dec 31 − Nov 1 = 60, not Dec 31 − Dec 15 = 16
+    insert(store, "orders", [o("R1", "2024-11-01", "R", 10, amount=1000, line_no=1),
+                             o("R1", "2024-12-15", "R", -2, amount=-200, line_no=2),
+                             o("S1", "2024-12-01", "S", 1, amount=100)])
+    rows = by_id(rfm(store.con, at(store, "2024-12-31"), store.settings).table)
+    assert (rows["R"]["frequency"], rows["R"]["recency_days"], rows["R"]["monetary"]) == (1, 60, 800)
+
+
+def test_level_ties_are_ranked_by_customer_id(store):
+    # B and A bought the same 5 t in the same month, no profit, no demand: equal composites. Ranked by
+    # customer_id: A rank 1 (rank_pct 0 → diamond), B rank 2 (1/2 → ordinary)
+    insert(store, "orders", [o("1", "2024-05-10", "B", 5), o("2", "2024-05-10", "A", 5)])
+    rows = by_id(level(store.con, at(store, "2024-12-31"), store.settings).table)
+    assert rows["A"]["composite"] == rows["B"]["composite"]
+    assert [(k, rows[k]["rank"], rows[k]["suggested_level"]) for k in ("A", "B")] == [("A", 1, "diamond"),
+                                                                                       ("B", 2, "ordinary")]
+
+
 # ---------------------------------------------------------------------------------------------
 # §4.4 scorecard: dekads, completion over plan, the balance formula
 
@@ -173,7 +195,8 @@ def test_scorecard_dekad_edges_balance_and_completion_cap(store):
         o("D4a", "2024-11-05", "D4", 20), o("D4b", "2024-11-15", "D4", 10),  # 2/3, 1/3, 0
     ])
     insert(store, "plans", [dict(customer_id="D1", month=d("2024-11-01"), volume=15),   # 30 / 15 = 2 → capped
-                            dict(customer_id="D2", month=d("2024-11-01"), volume=60)])  # 30 / 60 = .5
+                            dict(customer_id="D2", month=d("2024-11-01"), volume=60),   # 30 / 60 = .5
+                            dict(customer_id="D4", month=d("2024-11-01"), volume=0)])   # a plan of 0: no plan
     rows = by_id(scorecard(store.con, at(store, "2024-11-30"), store.settings).table)
     # balance = 100 · (1 − Σ|s_i − 1/3| / (4/3)):
     # D1, D2: 1/3 each → 100; D3: (2/3 + 1/3 + 1/3) / (4/3) = 1 → 0; D4: (1/3 + 0 + 1/3) / (4/3) = .5 → 50
@@ -246,7 +269,10 @@ def test_class_boundaries(store):
 
 def test_contract_window_edges_and_fulfilment_cap(store):
     # window 2023-12-31 < date <= 2024-12-31. No profit, demand, reputation: value_score = 100 · .2 · min(f, 1)
-    insert(store, "customers", [dict(customer_id="F1", name="x"), dict(customer_id="F2", name="x")])
+    insert(store, "customers", [dict(customer_id="F1", name="x", positioning_fit=70),
+                                dict(customer_id="F2", name="x", positioning_fit=70),
+                                dict(customer_id="F3", name="x", positioning_fit=70, reputation=100,
+                                     annual_demand=100)])
     insert(store, "orders", [o("F1", "2024-05-01", "F1", 50), o("F2", "2024-05-01", "F2", 300)])
     insert(store, "contracts", [
         # ends on the window's exclusive start: does not overlap
@@ -260,6 +286,10 @@ def test_contract_window_edges_and_fulfilment_cap(store):
     # F1: 50 / (100 + 100) = .25 → 100 · .2 · .25 = 5; F2: 300 / 100 = 3 → capped at 1 → 20
     assert (rows["F1"]["fulfilment"], rows["F2"]["fulfilment"]) == (0.25, 3.0)
     assert (rows["F1"]["value_score"], rows["F2"]["value_score"]) == pytest.approx((5.0, 20.0))
+    # F3: demand p = 1 and reputation 100 → 100 · (.2 + .2) = 40. The value cut is the median of 5, 20, 40:
+    # F2's own score. A score equal to the cut is high (SPEC §4.5): F2 with fit 70 ≥ 60 is strategic
+    assert rows["F3"]["value_score"] == pytest.approx(40.0) and rows["F2"]["value_cut"] == rows["F2"]["value_score"]
+    assert {k: r["quadrant"] for k, r in rows.items()} == {"F1": "potential", "F2": "strategic", "F3": "strategic"}
 
 
 # ---------------------------------------------------------------------------------------------

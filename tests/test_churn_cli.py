@@ -83,14 +83,29 @@ def test_warn_output_formats(db, tmp_path):
         out = tmp_path / f"w.{ext}"
         r = invoke(db, "churn", "warn", "--month", "2024-07", "--output", str(out))
         assert r.exit_code == 0, r.output
-        assert out.exists() and out.stat().st_size > 0
-    assert pq.read_table(tmp_path / "w.parquet").column_names[:len(WARN_COLUMNS)] == WARN_COLUMNS
+    # July 2024: K and N bought 80 t a month Jan–Jun, nothing in July: baseline 80, ratio 0, streak 1;
+    # K is key (gold) → medium, N → low; each file holds exactly these two rows
+    expected = {"K": ("2024-07", 0.0, 80.0, 0.0, 1, "medium"), "N": ("2024-07", 0.0, 80.0, 0.0, 1, "low")}
+
+    def values(rows):
+        return {x["customer_id"]: (x["month"], float(x["volume"]), float(x["baseline"]), float(x["ratio"]),
+                                   int(x["breach_streak"]), x["severity"]) for x in rows}
+
+    with open(tmp_path / "w.csv", encoding="utf-8-sig", newline="") as f:
+        csv_rows = list(csv.DictReader(f))
+    assert list(csv_rows[0])[:len(WARN_COLUMNS)] == WARN_COLUMNS
+    assert values(csv_rows) == expected
+    table = pq.read_table(tmp_path / "w.parquet")
+    assert table.column_names[:len(WARN_COLUMNS)] == WARN_COLUMNS
+    assert values(table.to_pylist()) == expected
     data = json.loads((tmp_path / "w.json").read_text(encoding="utf-8"))
-    assert {d["customer_id"]: d["severity"] for d in data} == {"K": "medium", "N": "low"}
+    assert values(data) == expected
     from openpyxl import load_workbook
 
     ws = load_workbook(tmp_path / "w.xlsx").active
-    assert [c.value for c in ws[1]][:len(WARN_COLUMNS)] == WARN_COLUMNS
+    header = [c.value for c in ws[1]]
+    assert header[:len(WARN_COLUMNS)] == WARN_COLUMNS
+    assert values([dict(zip(header, [c.value for c in row])) for row in ws.iter_rows(min_row=2)]) == expected
 
 
 def test_warn_grouped_per_manager_on_a_terminal(db, monkeypatch):
@@ -162,8 +177,21 @@ def test_backtest_and_sweep(db):
 
 
 def test_each_result_is_stored_as_a_snapshot(db):
+    out = {}
     for args in (["status"], ["warn"], ["idle"], ["winback"], ["backtest", "--horizon", "3"]):
-        assert invoke(db, "churn", *args).exit_code == 0
+        r = invoke(db, "churn", *args)
+        assert r.exit_code == 0, r.output
+        out[args[0]] = rows_of(r.stdout)
+    # M = 2024-12: K, N idle 6 → churned; W back in Nov → 0; X bought on Dec 31 → active
+    assert {x["customer_id"]: (x["idle_months"], x["status"]) for x in out["status"]} == {
+        "K": ("6", "churned"), "N": ("6", "churned"), "W": ("0", "active"), "X": ("0", "active")}
+    # X: 50 t a month, then 1 t in December: 1 < 0.7 · 50 → breach, streak 1, not key → low; the others
+    # have a zero baseline (K, N) or are above 70 % (W: 25 ≥ 0.7 · 20/3)
+    assert [(x["customer_id"], x["breach_streak"], x["severity"]) for x in out["warn"]] == [("X", "1", "low")]
+    assert {x["manager_id"]: (x["0"], x["6"], x["total"]) for x in out["idle"]} == {"M1": ("1", "1", "2"),
+                                                                                   "M2": ("1", "1", "2")}
+    assert [(x["customer_id"], x["return_month"]) for x in out["winback"]] == [("W", "2024-11")]
+    assert len(out["backtest"]) == 5
     invoke(db, "churn", "warn")  # a second run replaces, never duplicates
     s = open_store(db, read_only=True)
     try:
@@ -173,6 +201,10 @@ def test_each_result_is_stored_as_a_snapshot(db):
     names = [a for a, *_ in snaps]
     assert names == sorted(["churn_status", "churn_warn", "churn_idle_manager", "churn_winback", "churn_backtest"])
     assert ("churn_warn", "2024-12") in [(a, p) for a, p, _ in snaps]
+    # each snapshot holds the rows the command printed
+    counts = {a: n for a, _, n in snaps}
+    assert counts == {"churn_status": 4, "churn_warn": 1, "churn_idle_manager": 2, "churn_winback": 1,
+                      "churn_backtest": 5}
 
 
 def test_missing_store_is_a_clear_error(tmp_path):

@@ -97,34 +97,84 @@ def test_every_output_format(db, tmp_path, name, fmt):
     assert names[: len(columns)] == columns
 
 
+def library(db: Path, func, as_of: str = "2024-12-31", overrides: dict | None = None, **kw):
+    """The library's own result for the same store (frictionless-style: CLI output = library output)."""
+    from crmtool.config import settings_from_dict
+    from crmtool.facts import resolve_period
+
+    settings = settings_from_dict(overrides or {})
+    store = open_store(db, settings, read_only=True, wait=0)
+    try:
+        return func(store.con, resolve_period(store.con, as_of), settings, **kw)
+    finally:
+        store.close()
+
+
 def test_options_metric_window_set_and_lang(db):
     res = invoke(db, "--lang", "zh", "grade", "pareto", "--as-of", "2024-12-31", "--metric", "amount",
                  "--window", "6", "--set", "pareto.a=0.5")
     assert res.exit_code == 0, res.output
     rows = parse_csv(res.stdout)
-    assert {r["abc_label"] for r in rows} <= {"A类", "B类", "C类"}
-    # with a = .5 the A class stops once half the amount is covered
-    assert sum(r["abc_class"] == "A" for r in rows) < len(rows)
+    # --window 6: 2024-06-30 < date <= 2024-12-31 holds orders i = 6..11 and 18..23 (months 7..12), one of
+    # each pair per customer C{i % 6}; --metric amount = 100 · (i + 1): C0 700 + 1900 = 2600 … C5 3600.
+    # Total 18 600; shares before each row: 0, .194, .376, .548, .710, .860 → with a = .5: A A A B B B
+    assert [(r["customer_id"], float(r["metric_value"]), r["abc_class"], r["abc_label"]) for r in rows] == [
+        ("C5", 3600, "A", "A类"), ("C4", 3400, "A", "A类"), ("C3", 3200, "A", "A类"),
+        ("C2", 3000, "B", "B类"), ("C1", 2800, "B", "B类"), ("C0", 2600, "B", "B类")]
+    assert float(rows[0]["share"]) == pytest.approx(3600 / 18600)
     res = invoke(db, "--lang", "zh", "grade", "level", "--as-of", "2024-12-31", "--set", "level.scheme=aaa")
     assert res.exit_code == 0, res.output
-    assert {r["suggested_level"] for r in parse_csv(res.stdout)} <= {"3A", "2A", "A", "B"}
+    got = {r["customer_id"]: r["suggested_level"] for r in parse_csv(res.stdout)}
+    # 6 customers, quotas 10 / 20 / 30 / 40 %: rank_pct 0 → 3A, 1/6 → 2A, 2/6 and 3/6 → A, 4/6 and 5/6 → B
+    assert sorted(got.values()) == ["2A", "3A", "A", "A", "B", "B"]
+    from crmtool.grading import level
+
+    lib = library(db, level, overrides={"level": {"scheme": "aaa"}}).table
+    assert got == dict(zip(lib.column("customer_id").to_pylist(), lib.column("suggested_level").to_pylist()))
 
 
 def test_scorecard_quarter_and_year(db):
+    from crmtool.grading import scorecard
+
     for opt, value, label in (("--quarter", "2024Q4", "2024Q4"), ("--year", "2024", "2024")):
         res = invoke(db, "grade", "scorecard", opt, value)
         assert res.exit_code == 0, res.output
         rows = parse_csv(res.stdout)
-        assert rows[0]["period"] == label and list(rows[0])[1] == "period"
+        assert list(rows[0])[1] == "period" and {r["period"] for r in rows} == {label}
+        lib = library(db, scorecard, **{opt[2:]: value}).table.to_pylist()
+        assert [(r["customer_id"], r["rank"], r["grade"]) for r in rows] == [
+            (x["customer_id"], str(x["rank"]), x["grade"]) for x in lib]
+        assert [float(r["total"]) for r in rows] == pytest.approx([x["total"] for x in lib])
+    # in Q4 each customer is in the scorecard set in one month only: C3 buys in October (orders 9, 21),
+    # C4 in November (10, 22), C5 in December (11, 23), C1 has November's plan and buys nothing in Q4.
+    # The quarter averages the monthly totals over all three months (SPEC §4.4): total_Q4 = total_M / 3
+    q4 = {r["customer_id"]: r for r in parse_csv(invoke(db, "grade", "scorecard", "--quarter", "2024Q4").stdout)}
+    assert set(q4) == {"C1", "C3", "C4", "C5"}
+    for cid, month in (("C3", "2024-10-31"), ("C4", "2024-11-30"), ("C1", "2024-11-30"), ("C5", "2024-12-31")):
+        monthly = {r["customer_id"]: r for r in library(db, scorecard, month).table.to_pylist()}
+        assert float(q4[cid]["total"]) == pytest.approx(monthly[cid]["total"] / 3), cid
+        assert q4[cid]["months_in_set"] == "1"
+    assert float(q4["C1"]["completion"]) == 0.0  # a plan of 10 t and nothing bought
     res = invoke(db, "grade", "scorecard", "--month", "2024-11", "--quarter", "2024Q4")
     assert res.exit_code == 2
 
 
 def test_level_compare_adds_previous_level_and_matrix(db):
+    from crmtool.grading import level
+
     res = invoke(db, "grade", "level", "--as-of", "2024-12-31", "--compare", "2024-06-30")
     assert res.exit_code == 0, res.output
-    rows = parse_csv(res.stdout)
-    assert "previous_level" in rows[0] and "migration" in rows[0]
+    rows = {r["customer_id"]: r for r in parse_csv(res.stdout)}
+    now = library(db, level).table.to_pylist()
+    then = {r["customer_id"]: r["suggested_level"] for r in library(db, level, "2024-06-30").table.to_pylist()}
+    order = ["diamond", "platinum", "gold", "ordinary"]
+    for r in now:
+        got = rows[r["customer_id"]]
+        prev = then.get(r["customer_id"])
+        assert (got["suggested_level"], got["previous_level"] or None) == (r["suggested_level"], prev)
+        expected = ("new" if prev is None else "up" if order.index(r["suggested_level"]) < order.index(prev)
+                    else "down" if order.index(r["suggested_level"]) > order.index(prev) else "same")
+        assert got["migration"] == expected, r["customer_id"]
     assert "previous \\ now" in res.stderr
 
 
@@ -170,7 +220,16 @@ def test_terminal_shows_a_rich_table_with_the_main_columns(db, monkeypatch):
     assert res.exit_code == 0, res.output
     assert "Level suggestion (6 rows)" in res.stdout and "level_label" in res.stdout
     assert "volume_score" not in res.stdout  # factor scores: in files and pipes, not on the terminal
-    assert "黄金" in res.stdout or "钻石" in res.stdout or "普通" in res.stdout
+    # the first 3 of 6 by rank: rank_pct 0 → diamond 钻石, 1/6 and 2/6 → gold 黄金 (cumulative .05, .15, .40)
+    top = [r["level_label"] for r in library(db, level_fn(), lang="zh").table.to_pylist()[:3]]
+    assert top == ["钻石", "黄金", "黄金"]
+    assert res.stdout.count("钻石") >= 1 and res.stdout.count("黄金") >= 2
+
+
+def level_fn():
+    from crmtool.grading import level
+
+    return level
 
 
 def test_run_all_returns_every_table_and_stores_snapshots(db):

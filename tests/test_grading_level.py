@@ -139,4 +139,9 @@ def test_compare_computes_the_missing_snapshot_and_builds_the_matrix(twenty):
     matrix = {(r["previous_level"], r["suggested_level"]): r["customers"] for r in res.extras["migration"].to_pylist()}
     assert sum(matrix.values()) == 20
     assert matrix[("ordinary", "diamond")] == 1 and matrix[("diamond", "platinum")] == 1
-    assert res.summary["migration"]["up"] >= 1 and any("previous" in line for line in res.lines)
+    # December: L01 (101 t, 2 purchase months) ranks 1 → diamond, L20 2 and L19 3 → platinum, L18..L14 gold,
+    # L13..L02 ordinary. Against June (L20 diamond, L19–L18 platinum, L17–L13 gold): L01 up; L20, L18, L13
+    # down; the other 16 the same
+    assert {k: v for k, v in res.summary["migration"].items() if v} == {"up": 1, "down": 3, "same": 16}
+    assert sorted(k for k, r in rows.items() if r["migration"] == "down") == ["L13", "L18", "L20"]
+    assert any("previous" in line for line in res.lines)

@@ -216,12 +216,11 @@ def test_review_code_map_two_windows_for_one_code(store, tmp_path):
     assert q(store, "SELECT order_id, customer_id FROM orders_resolved ORDER BY 1") == [("O1", "A"), ("O2", "B")]
 
 
-@pytest.mark.parametrize("base", ["升", "l"])
+@pytest.mark.parametrize("base", ["升", "l", "L", "litre"])
 def test_review_units_base_spelling(tmp_path, base):
-    try:
-        settings = settings_from_dict({"units": {"base": base}})
-    except ConfigError:
-        return  # rejecting the spelling is also correct
+    # any spelling of a unit names the base unit: 升, l, litre are all L (SPEC §1 units)
+    settings = settings_from_dict({"units": {"base": base}})
+    assert settings.units.base == "L"
     s = open_store(tmp_path / "crm.duckdb", settings, wait=0)
     try:
         f = write(tmp_path / "o.csv", "凭证号,过账日期,客户编码,数量,单位,油品类别\nA,2024-01-05,C1,1,t,diesel\n")

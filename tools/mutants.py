@@ -21,7 +21,8 @@ A mutant whose original snippet is not found exactly once in its file is STALE (
 reported, not counted. Mutants listed in ``EQUIVALENT`` cannot change any result (the reason is
 given) and are not run. Before the mutants, the union of their test files runs once on the
 unmutated copy; tests that already fail there are deselected (and reported), so a colleague's
-half-finished change never counts as a kill. Kill rate = killed / (killed + survived).
+half-finished change never counts as a kill, and a mutant that survives only because some of its
+tests were deselected is BLOCKED (reported, not counted). Kill rate = killed / (killed + survived).
 
 This is a developer command, not part of CI: a full run takes several minutes.
 """
@@ -330,18 +331,20 @@ EQUIVALENT: dict[str, str] = {}
 # ------------------------------------------------------------------------------------------------
 
 
-def repo_files(source: str | None) -> list[str]:
+def repo_files(source: str | None, under: str | None = None) -> list[str]:
+    where = [under] if under else []
     if source:
-        out = subprocess.run(["git", "ls-tree", "-r", "--name-only", "-z", source], cwd=ROOT, check=True,
+        out = subprocess.run(["git", "ls-tree", "-r", "--name-only", "-z", source, *where], cwd=ROOT, check=True,
                              capture_output=True).stdout
     else:
-        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                             check=True, capture_output=True).stdout
+        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *where],
+                             cwd=ROOT, check=True, capture_output=True).stdout
     return [p for p in out.decode().split("\0") if p]
 
 
-def make_copy(dest: Path, source: str | None) -> None:
-    """The repository's files (working tree as on disk now, or as committed at ``source``) under dest."""
+def make_copy(dest: Path, source: str | None, worktree_tests: bool = False) -> None:
+    """The repository's files (working tree as on disk now, or as committed at ``source``) under dest;
+    with ``worktree_tests`` the tests/ folder comes from the working tree whatever ``source`` is."""
     for rel in repo_files(source):
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -353,6 +356,12 @@ def make_copy(dest: Path, source: str | None) -> None:
             src = ROOT / rel
             if src.is_file():  # deleted in the working tree but still tracked: skip
                 shutil.copy2(src, target)
+    if source and worktree_tests:
+        shutil.rmtree(dest / "tests", ignore_errors=True)
+        for rel in repo_files(None, "tests"):
+            if (ROOT / rel).is_file():
+                (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / rel, dest / rel)
 
 
 def env_for(copy: Path) -> dict[str, str]:
@@ -403,10 +412,11 @@ def run_tests(copy: Path, tests: list[str], deselect: list[str], timeout: float,
 
 
 def baseline_failures(copy: Path, tests: list[str], timeout: float) -> list[str]:
-    status, _, _ = run_tests(copy, tests, [], timeout * 4, first_failure=False)
-    if status == "passed":
+    """Test ids (or whole files that do not even import) failing on the unmutated copy."""
+    out = subprocess.run(pytest_cmd(tests, [], False), cwd=copy, env=env_for(copy), capture_output=True, text=True,
+                         timeout=timeout * 4)
+    if out.returncode == 0:
         return []
-    out = subprocess.run(pytest_cmd(tests, [], False), cwd=copy, env=env_for(copy), capture_output=True, text=True)
     return sorted(set(FAILED.findall(out.stdout)))
 
 
@@ -433,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--jobs", type=int, default=1, help="mutants run side by side (one repository copy each)")
     ap.add_argument("--source", default=None, help="mutate the files of this git revision (default: working tree)")
+    ap.add_argument("--worktree-tests", action="store_true",
+                    help="with --source: take tests/ from the working tree (mutate committed code, run your tests)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per mutant before it counts as killed")
     ap.add_argument("--no-baseline", action="store_true", help="skip the unmutated run (no deselection)")
     args = ap.parse_args(argv)
@@ -458,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         copies: Queue[Path] = Queue()
         for j in range(max(1, args.jobs)):
             copy = workdir / f"copy{j}"
-            make_copy(copy, args.source)
+            make_copy(copy, args.source, args.worktree_tests)
             check_imports_copy(copy)
             copies.put(copy)
         first = copies.get()
@@ -480,19 +492,27 @@ def main(argv: list[str] | None = None) -> int:
                 for node in deselect:
                     print(f"  {node}")
 
+        broken_files = {node for node in deselect if "::" not in node}  # collection errors
+
         def one(m: Mutant) -> None:
             copy = copies.get()
             try:
                 original = apply(copy, m)
+                tests = [t for t in m.tests if t not in broken_files]
+                # a survivor whose tests were not all green without the mutant proves nothing
+                weakened = len(tests) < len(m.tests) or any(n.split("::")[0] in m.tests for n in deselect)
                 if original is None:
                     res = ("stale", "original snippet not found exactly once", 0.0)
                 else:
                     try:
-                        status, where, secs = run_tests(copy, list(m.tests), deselect, args.timeout)
+                        status, where, secs = (run_tests(copy, tests, deselect, args.timeout) if tests
+                                               else ("passed", "", 0.0))
                     finally:
                         (copy / m.file).write_text(original, encoding="utf-8")
-                    res = ({"passed": "survived", "failed": "killed", "timeout": "killed"}[status],
-                           where or ("timeout" if status == "timeout" else ""), secs)
+                    outcome = {"passed": "survived", "failed": "killed", "timeout": "killed"}[status]
+                    if outcome == "survived" and weakened:
+                        outcome, where = "blocked", "its tests fail without the mutant (see above)"
+                    res = (outcome, where or ("timeout" if status == "timeout" else ""), secs)
             finally:
                 copies.put(copy)
             with lock:
@@ -510,17 +530,20 @@ def main(argv: list[str] | None = None) -> int:
     killed = [m for m in chosen if results.get(m.id, ("",))[0] == "killed"]
     survived = [m for m in chosen if results.get(m.id, ("",))[0] == "survived"]
     stale = [m for m in chosen if results.get(m.id, ("",))[0] == "stale"]
+    blocked = [m for m in chosen if results.get(m.id, ("",))[0] == "blocked"]
     equivalent = [m for m in chosen if m.id in EQUIVALENT]
     counted = len(killed) + len(survived)
     print()
     print(f"{len(chosen)} mutants: {len(killed)} killed, {len(survived)} survived, {len(stale)} stale, "
-          f"{len(equivalent)} equivalent")
+          f"{len(equivalent)} equivalent, {len(blocked)} blocked")
     if counted:
         print(f"kill rate {len(killed)}/{counted} = {100 * len(killed) / counted:.1f} %")
     for m in survived:
         print(f"  SURVIVED {m.id}: {m.file} — {m.rule}")
     for m in stale:
         print(f"  STALE    {m.id}: {m.file} changed; update or drop this mutant")
+    for m in blocked:
+        print(f"  BLOCKED  {m.id}: survived, but its tests already fail unmutated; not counted")
     for m in equivalent:
         print(f"  EQUIVALENT {m.id}: {EQUIVALENT[m.id]}")
     return 1 if survived else 0
