@@ -128,3 +128,10 @@ def test_total_is_the_sum_of_groups(rows, by):
     assert total["lines"] == len(rows)
     buyers = {c for c, _, q, _ in rows if q > 0}
     assert total["customers"] == len(buyers) <= sum(r["customers"] for r in groups)
+
+
+def test_empty_range_is_an_analysis_error(pivot_store):
+    from crmtool.errors import AnalysisError
+
+    with pytest.raises(AnalysisError):
+        run(pivot_store, by="month", first="2020-01-01", last="2020-12-31")
