@@ -184,25 +184,34 @@ def fit_bgnbd(x, t_x, T, weights=None, *, min_customers: int = MIN_CUSTOMERS) ->
     alpha0 = float(np.clip(1.0 / max(rate, 1e-6), 1e-3, 1e5))
     starts = [np.log([1.0, alpha0, 1.0, 1.0]), np.zeros(4)]
     bounds = [(-LOG_BOUND, LOG_BOUND)] * 4
-    best = None
+    finite, converged = [], []
     iterations = 0
+    # a second start only when the first does not converge; each run that stops short is restarted once
+    # from where it stopped (a fresh curvature estimate gets L-BFGS-B past a failed line search on the
+    # flat ridge a, b → ∞ with a/(a+b) fixed, where dropout is the same for everyone)
     for theta0 in starts:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            res = minimize(_objective, theta0, args=(ux, utx, uT, uw, total), jac=True, method="L-BFGS-B",
-                           bounds=bounds, options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10})
-        iterations += int(res.nit)
-        ok = np.isfinite(res.fun) and np.isfinite(res.jac).all()
-        if ok and (best is None or res.fun < best.fun):
-            best = res
-        if ok and _converged(res):
+        for _ in range(2):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                res = minimize(_objective, theta0, args=(ux, utx, uT, uw, total), jac=True, method="L-BFGS-B",
+                               bounds=bounds, options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+            iterations += int(res.nit)
+            if not (np.isfinite(res.fun) and np.isfinite(res.jac).all()):
+                break
+            finite.append(res)
+            if _converged(res):
+                converged.append(res)
+                break
+            theta0 = res.x
+        if converged:
             break
     seconds = time.perf_counter() - t0
-    if best is None or not np.isfinite(best.fun):
+    if not finite:
         raise AnalysisError("the BG/NBD log-likelihood is not finite at any parameters tried; the purchase "
                             "history is too degenerate to fit")
-    if not _converged(best):
-        raise AnalysisError(f"the BG/NBD fit did not converge ({best.message}); the purchase history is too "
+    if not converged:
+        raise AnalysisError(f"the BG/NBD fit did not converge ({finite[-1].message}); the purchase history is too "
                             "irregular for the model — try a different --window")
+    best = min(converged, key=lambda res: res.fun)
     theta = best.x
     at_bound = tuple(n for n, v in zip(PARAM_NAMES, theta) if abs(abs(v) - LOG_BOUND) < 1e-6)
     r, alpha, a, b = (float(v) for v in np.exp(theta))
@@ -211,13 +220,16 @@ def fit_bgnbd(x, t_x, T, weights=None, *, min_customers: int = MIN_CUSTOMERS) ->
 
 
 def _converged(res) -> bool:
-    """L-BFGS-B's own verdict, or a projected gradient that is flat enough (its line search often stops
-    'abnormally' at an optimum already found to machine precision)."""
+    """L-BFGS-B's own verdict (the mean log-likelihood stopped improving, relative 1e-13, or the
+    projected gradient is under 1e-9), or a projected gradient that is flat enough anyway (its line
+    search often stops 'abnormally' at an optimum already found to machine precision)."""
     if not np.isfinite(res.fun):
         return False
+    if res.success:
+        return True
     theta, g = res.x, np.array(res.jac, dtype=float)
     free = ~(((theta <= -LOG_BOUND + 1e-9) & (g > 0)) | ((theta >= LOG_BOUND - 1e-9) & (g < 0)))
-    return float(np.max(np.abs(g[free]), initial=0.0)) < 1e-5
+    return float(np.max(np.abs(g[free]), initial=0.0)) < max(1e-5, 1e-6 * abs(float(res.fun)))
 
 
 def _params(params) -> tuple[float, float, float, float]:

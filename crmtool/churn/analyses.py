@@ -13,6 +13,7 @@ from crmtool.churn.series import ensure_series
 from crmtool.churn.status import churn_status
 from crmtool.churn.warn import churn_warn
 from crmtool.churn.winback import churn_winback, winback_total
+from crmtool.errors import UsageError
 from crmtool.facts import add_months, month_start, parse_month
 from crmtool.result import Result
 from crmtool.runner import Option, RunContext, register
@@ -109,29 +110,50 @@ def winback(rc: RunContext, *, first: str | None, last: str | None) -> Result:
                    Option("horizon", lambda s: s.backtest.horizon, "months ahead a churn counts"),
                    Option("ratios", None, "warning ratio(s), e.g. 0.6,0.7,0.8"),
                    Option("idle_months", lambda s: s.backtest.idle_months, "the no-purchase comparison rule"),
-                   Option("by_severity", None, "rows per severity (default with one ratio)")))
+                   Option("by_severity", None, "rows per severity (default with one ratio)"),
+                   Option("rule", "warning", "warning, alive (p_alive < threshold, BG/NBD) or all"),
+                   Option("thresholds", None, "p_alive threshold(s) of the alive rule, e.g. 0.2,0.3,0.5")))
 def backtest(rc: RunContext, *, first: str | None, last: str | None, horizon: int, ratios: str | list | None,
-             idle_months: int, by_severity: bool | None) -> Result:
+             idle_months: int, by_severity: bool | None, rule: str = "warning",
+             thresholds: str | list | None = None) -> Result:
     """The data ends at the judged month; by default the ``backtest.months`` months ending
-    ``horizon`` months before it are judged."""
+    ``horizon`` months before it are judged.
+
+    ``rule``: ``warning`` scores the 70 % rule (per severity with one ratio); ``alive`` adds the rule
+    "p_alive under the threshold" (:func:`crmtool.churn.alive.alive_backtest`, rows ``alive``) beside
+    the 70 % rule's overall row and the idle rule; ``all`` adds it to the default warning rows. The
+    plain idle rule is always there as the comparison."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     p = rc.period
+    rule = (rule or "warning").strip().lower()
+    if rule not in ("warning", "alive", "all"):
+        raise UsageError(f"--rule {rule}: use warning, alive or all")
     ratio_list = ratios if isinstance(ratios, list) else parse_ratios(ratios, rc.settings.warning.ratio)
     hi = parse_month(last, "--to") if last else add_months(p.month, -int(horizon))
     lo = parse_month(first, "--from") if first else add_months(hi, -(int(rc.settings.backtest.months) - 1))
     table = churn_backtest(rc.con, rc.settings, first=lo, last=hi, data_end=p.month, horizon=int(horizon),
                            ratios=ratio_list, idle_months=int(idle_months))
     rc.cache.pop("churn_series", None)  # the backtest rebuilt the series with its own ratios
-    per_severity = by_severity if by_severity is not None else len(ratio_list) == 1
+    per_severity = by_severity if by_severity is not None else (len(ratio_list) == 1 and rule != "alive")
     if not per_severity:
         table = table.filter(pc.equal(table.column("severity"), "any"))
+    threshold_list: list[float] = []
+    if rule in ("alive", "all"):
+        from crmtool.churn.alive import alive_backtest, parse_thresholds
+
+        threshold_list = parse_thresholds(thresholds, rc.settings.alive.threshold)
+        alive_rows = alive_backtest(rc.con, rc.settings, first=lo, last=hi, data_end=p.month, horizon=int(horizon),
+                                    thresholds=threshold_list)
+        table = pa.concat_tables([table, alive_rows.select(table.column_names).cast(table.schema)])
     months = table.column("months").to_pylist()[0]
     label = f"{lo:%Y-%m}..{hi:%Y-%m}/h{horizon}"
     line = (f"{months} month(s) judged ({table.column('first_month')[0]}..{table.column('last_month')[0]}), "
             f"horizon {horizon}; data ends {p.month_label}")
     return Result("churn_backtest", table, label, p.as_of,
-                  {"months": months, "horizon": int(horizon), "ratios": ratio_list, "data_end": p.month_label},
+                  {"months": months, "horizon": int(horizon), "ratios": ratio_list, "data_end": p.month_label,
+                   "rule": rule, "thresholds": threshold_list},
                   lines=[line])
 
 

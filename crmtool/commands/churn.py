@@ -110,15 +110,23 @@ def backtest(
     by_severity: Annotated[Optional[bool], typer.Option("--by-severity/--overall", show_default=False,
                                                         help="Rows per severity (default with one ratio) or overall "
                                                         "only (default for a sweep: one row per ratio).")] = None,
+    rule: Annotated[str, typer.Option("--rule", help="warning: the 70 % rule; alive: p_alive under --threshold "
+                                      "(BG/NBD, one fit per judged month) beside the 70 % rule's overall row; all: "
+                                      "both. The no-purchase rule is always the comparison.")] = "warning",
+    threshold: Annotated[Optional[str], typer.Option("--threshold", help="p_alive threshold(s) of the alive rule, "
+                                                     "e.g. 0.2,0.3,0.5 for a sweep. Default: alive.threshold "
+                                                     "(0.3).")] = None,
     as_of: AsOfOpt = None,
     output: OutputOpt = None,
     limit: LimitOpt = 40,
     allow_future: AllowFutureOpt = False,
 ) -> None:
     """Backtest the warning: precision, recall and median lead time against actual churn, with the
-    plain no-purchase rule as the comparison. The data ends at the month --as-of judges."""
+    plain no-purchase rule as the comparison (and with --rule alive, the BG/NBD p_alive rule). The
+    data ends at the month --as-of judges."""
     result = run_command(ctx, "churn.backtest", as_of=as_of, allow_future=allow_future, first=first, last=last,
-                         horizon=horizon, ratios=ratio, idle_months=idle_months, by_severity=by_severity)
+                         horizon=horizon, ratios=ratio, idle_months=idle_months, by_severity=by_severity,
+                         rule=rule, thresholds=threshold)
     render_result(ctx, result, output=output, limit=limit, title=f"warning backtest {result.period}")
 
 
