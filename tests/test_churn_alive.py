@@ -251,7 +251,8 @@ def test_fit_recovers_simulated_parameters():
 
 def test_expected_purchases_quadrature_agrees_with_hyp2f1():
     """The Beta-quadrature fallback and the hyp2f1 closed form are the same number."""
-    cases = [(PAPER, 39, 2, 30.43, 38.86), ((0.5, 3.0, 2.5, 7.0), 13, 30, 100, 120), ((3.0, 0.5, 0.3, 0.9), 52, 0, 0, 2),
+    cases = [(PAPER, 39, 2, 30.43, 38.86), ((0.5, 3.0, 2.5, 7.0), 13, 30, 100, 120),
+             ((3.0, 0.5, 0.3, 0.9), 52, 0, 0, 2),
              ((0.05, 40.0, 5.0, 1.5), 4, 200, 290, 300)]
     for params, t, x, t_x, T in cases:
         r, alpha, a, b = params
@@ -270,7 +271,8 @@ def test_expected_purchases_when_hyp2f1_overflows():
 
 
 def test_expected_purchases_is_smooth_through_a_equal_one():
-    near = [expected_purchases((0.5, 3.0, a, 2.0), 13, 4, 20, 30)[()] for a in (1 - 1e-3, 1 - 1e-7, 1.0, 1 + 1e-7, 1 + 1e-3)]
+    near = [float(expected_purchases((0.5, 3.0, a, 2.0), 13, 4, 20, 30))
+            for a in (1 - 1e-3, 1 - 1e-7, 1.0, 1 + 1e-7, 1 + 1e-3)]
     assert all(math.isfinite(v) and v > 0 for v in near)
     assert near[1] == pytest.approx(near[2], rel=1e-6) and near[3] == pytest.approx(near[2], rel=1e-6)
     assert near[0] == pytest.approx(near[2], rel=1e-2) and near[4] == pytest.approx(near[2], rel=1e-2)
