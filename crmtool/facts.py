@@ -155,8 +155,28 @@ def _customer_columns() -> str:
                      else f"c.{col.name}" for col in CUSTOMERS.columns)
 
 
+# with no code_map rows every customer_code is its own customer_id: the same view without the join
+# (the range join costs a third of a plain RFM query over 10^7 lines)
+UNMAPPED_ORDERS = """
+CREATE OR REPLACE TEMP VIEW orders_resolved AS
+SELECT o.order_id, o.line_no, o.order_date,
+       CAST(date_trunc('month', o.order_date) AS DATE) AS month,
+       o.customer_code,
+       o.customer_code AS customer_id,
+       o.product_code, o.product_name, o.category, o.quantity, o.amount, o.cost, o.gross_profit,
+       o.sales_rep, o.plant,
+       o.quantity > 0 AS is_purchase,
+       FALSE AS mapped
+FROM orders o"""
+
+
 def install_views(con) -> None:
-    """Create the fact views on this connection (temp objects: fine on a read-only store too)."""
+    """Create the fact views on this connection (temp objects: fine on a read-only store too).
+    Called again after a load, it follows what code_map holds now."""
+    mapped = con.execute("SELECT count(*) FROM (SELECT 1 FROM code_map LIMIT 1)").fetchall()[0][0] > 0
     for stmt in FACT_VIEWS.replace("{customer_columns}", _customer_columns()).split(";"):
-        if stmt.strip():
-            con.execute(stmt)
+        if not stmt.strip():
+            continue
+        if not mapped and "VIEW orders_resolved" in stmt:
+            stmt = UNMAPPED_ORDERS
+        con.execute(stmt)

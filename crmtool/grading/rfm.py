@@ -26,31 +26,23 @@ WITH window_lines AS (
     FROM orders_resolved
     WHERE {in_window}
 ),
-scored_set AS (                      -- customers with >= 1 purchase (a line with quantity > 0)
-    SELECT customer_id, max(order_date) AS last_purchase_line
-    FROM window_lines WHERE quantity > 0 GROUP BY customer_id
-),
-order_net AS (                       -- each order's net quantity over all its lines in the window;
-    SELECT customer_id, order_id,        -- its date is its latest purchase line (a return never sets recency)
-           max(CASE WHEN quantity > 0 THEN order_date END) AS order_date, sum(quantity) AS net_quantity
+order_net AS (                       -- each order's net quantity over all its lines in the window; its
+    SELECT customer_id, order_id,        -- date is its latest purchase line (a return never sets recency)
+           max(CASE WHEN quantity > 0 THEN order_date END) AS order_date,
+           sum(quantity) AS net_quantity,
+           sum(metric_value) AS metric_value,
+           max(quantity) AS max_quantity
     FROM window_lines GROUP BY customer_id, order_id
 ),
-buying_orders AS (
-    SELECT customer_id, count(*) AS frequency, max(order_date) AS last_order
-    FROM order_net WHERE net_quantity > 0 GROUP BY customer_id
-),
-money AS (
-    SELECT customer_id, CAST(coalesce(sum(metric_value), 0) AS DOUBLE) AS monetary
-    FROM window_lines GROUP BY customer_id
-),
-base AS (
-    SELECT s.customer_id,
-           CAST(CAST($as_of AS DATE) - coalesce(b.last_order, s.last_purchase_line) AS INTEGER) AS recency_days,
-           CAST(coalesce(b.frequency, 0) AS INTEGER) AS frequency,
-           m.monetary
-    FROM scored_set s
-    LEFT JOIN buying_orders b ON b.customer_id = s.customer_id
-    JOIN money m ON m.customer_id = s.customer_id
+base AS (                            -- scored set: customers with >= 1 purchase line (quantity > 0)
+    SELECT customer_id,
+           CAST(CAST($as_of AS DATE) - coalesce(max(CASE WHEN net_quantity > 0 THEN order_date END),
+                                                max(order_date)) AS INTEGER) AS recency_days,
+           CAST(count(*) FILTER (WHERE net_quantity > 0) AS INTEGER) AS frequency,
+           CAST(coalesce(sum(metric_value), 0) AS DOUBLE) AS monetary
+    FROM order_net
+    GROUP BY customer_id
+    HAVING max(max_quantity) > 0
 ),
 scores AS (
     SELECT customer_id, recency_days, frequency, monetary,
