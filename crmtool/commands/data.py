@@ -37,8 +37,7 @@ def columns(
     output: OutputOpt = None,
     limit: LimitOpt = 0,
 ) -> None:
-    """The headers each table accepts: canonical name, built-in aliases, your mapping (under columns.TABLE in crmtool.toml),
-    required or not."""
+    """The headers each table accepts: canonical name, built-in aliases, your mapping, required or not."""
     from crmtool.io.catalog import accepted_headers
 
     render(ctx, accepted_headers(state(ctx).settings(), table), title="columns", output=output, limit=limit)
