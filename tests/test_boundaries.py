@@ -42,8 +42,12 @@ def month(store, m: str) -> Period:
 # §1 / §3: what a purchase is, code_map windows, gross profit
 
 
-def test_a_zero_quantity_line_is_no_purchase(store):
-    # P buys 10 t in May 2024 and has a 0 t line in June; Z has only a 0 t line (SPEC §3: quantity > 0)
+@pytest.mark.parametrize("code_map", [False, True], ids=["no-code-map", "with-code-map"])
+def test_a_zero_quantity_line_is_no_purchase(store, code_map):
+    # P buys 10 t in May 2024 and has a 0 t line in June; Z has only a 0 t line (SPEC §3: quantity > 0).
+    # The same with a code_map loaded (for another code): orders then resolve through the mapping join
+    if code_map:
+        insert(store, "code_map", [dict(erp_code="OTHER", customer_id="GROUP")])
     insert(store, "orders", [o("P1", "2024-05-10", "P", 10), o("P2", "2024-06-10", "P", 0),
                              o("Z1", "2024-06-10", "Z", 0)])
     lv = by_id(level(store.con, at(store, "2024-12-31"), store.settings).table)
