@@ -235,7 +235,7 @@ def demo(
     err = stderr_console()
     for label, path in run_demo(out, settings=st.settings(), seed=seed,
                                 log=None if st.quiet else (lambda m: err.print(m, highlight=False, markup=False))):
-        typer.echo(f"{label:<28} {path}")
+        typer.echo(f"{label:<32} {path}")
 
 
 def main() -> None:

@@ -11,6 +11,10 @@ from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt
 
 app = typer.Typer(help="Churn: status, early warning, idle monitoring, win-back, backtest.", no_args_is_help=True)
 
+# what a manager reads first on a terminal: who, how bad, then the numbers
+WARN_TERMINAL_FIRST = ("customer_id", "name", "severity_label", "severity", "breach_streak", "volume", "baseline",
+                       "ratio", "decline_streak", "notify")
+
 FromOpt = Annotated[Optional[str], typer.Option("--from", help="First month (YYYY-MM).")]
 ToOpt = Annotated[Optional[str], typer.Option("--to", help="Last month (YYYY-MM).")]
 
@@ -57,7 +61,10 @@ def warn(
             seen.append(m)
     for i, m in enumerate(seen):
         mask = pc.is_null(table.column("manager_id")) if m is None else pc.equal(table.column("manager_id"), pa.scalar(m))
-        part = table.filter(mask).drop_columns(["month", "manager_id"])
+        part = table.filter(mask).drop_columns(["month", "manager_id"] +
+                                               (["severity"] if "severity_label" in table.column_names else []))
+        first = [c for c in WARN_TERMINAL_FIRST if c in part.column_names]
+        part = part.select(first + [c for c in part.column_names if c not in first])
         render(ctx, part, title=f"{title} — manager {m if m is not None else '(none)'}",
                summary=result.lines if i == len(seen) - 1 else None, limit=limit, fmt="table")
 

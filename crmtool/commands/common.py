@@ -117,25 +117,45 @@ def _is_numeric_or_id(name: str, values: list) -> bool:
                                 for v in sample)
 
 
-def _rich_table(table, *, title: str, limit: int):
+def _rich_table(table, *, title: str, limit: int, width: int | None = None):
     """A rich table of the first ``limit`` rows: every cell escaped (names are data, never markup),
-    ids and numbers never wrapped, and a caption saying what was cut."""
+    ids and numbers never wrapped, names wrapped at most to two lines; the columns that do not fit
+    the terminal's width are left out, and a caption says what was cut and how to see all."""
+    from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table
 
     shown = table.slice(0, limit) if limit else table
-    cut = table.num_rows - shown.num_rows
-    caption = f"{shown.num_rows} of {table.num_rows} rows shown; --limit 0 shows all, --output FILE writes all" \
-        if cut else None
-    t = Table(title=escape(f"{title} ({table.num_rows} rows)"), caption=caption, show_lines=False,
-              header_style="bold cyan")
-    cols = [shown.column(n).to_pylist() for n in shown.column_names]
-    for name, values in zip(shown.column_names, cols):
+    cells = {n: [_fmt(v) for v in shown.column(n).to_pylist()] for n in shown.column_names}
+    width = width or _stdout_console().width
+    used, keep = 4, []
+    for name in shown.column_names:
+        values = shown.column(name).to_pylist()
         numeric = _is_numeric_or_id(name, values)
+        natural = max([cell_len(name)] + [cell_len(c) for c in cells[name]])
+        need = (natural if numeric else min(natural, max(cell_len(name), 16))) + 3
+        if keep and used + need > width:
+            break
+        keep.append((name, numeric))
+        used += need
+    notes = []
+    if shown.num_rows < table.num_rows:
+        notes.append(f"{shown.num_rows} of {table.num_rows} rows shown (--limit 0 shows all)")
+    if len(keep) < table.num_columns:
+        notes.append(f"{table.num_columns - len(keep)} more columns: "
+                     + ", ".join(n for n in table.column_names[len(keep):][:6])
+                     + (" …" if table.num_columns - len(keep) > 6 else "") + " (a wider terminal shows more)")
+    if notes:
+        notes.append("--output FILE writes everything")
+    t = Table(title=escape(f"{title} ({table.num_rows} rows)"), caption=escape("; ".join(notes)) or None,
+              show_lines=False, header_style="bold cyan", caption_justify="left")
+    for name, numeric in keep:
+        is_id = name.endswith("_id") or name == "customer_id"
         t.add_column(escape(name), no_wrap=numeric, overflow="ellipsis" if numeric else "fold",
-                     justify="right" if numeric and not name.endswith("_id") and name != "customer_id" else "left")
+                     justify="right" if numeric and not is_id else "left",
+                     min_width=None if numeric else min(cell_len(name), 16))
     for i in range(shown.num_rows):
-        t.add_row(*(escape(_fmt(c[i])) for c in cols))
+        t.add_row(*(escape(cells[name][i]) for name, _ in keep))
     return t
 
 
