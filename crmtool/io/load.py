@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from crmtool.config import TIER_SCHEMES, Settings
-from crmtool.errors import InputError, UsageError
+from crmtool.errors import CrmtoolError, InputError, UsageError
 from crmtool.io.readers import Source, open_source, xlsx_sheet_names
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY, MONTH,
                                NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
@@ -239,9 +239,8 @@ def map_headers(src: Source, table: Table, user: dict[str, str]) -> HeaderMap:
 # ---------------------------------------------------------------------------------------------
 # the conversion rules: named SQL macros every table uses
 
-PLACEHOLDERS = ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null")
+PLACEHOLDERS = ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null", "\t", "\u3000", "\u00a0")
 TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "subtotal", "sum")
-_SPACES = " \t\r\n\u3000\u00a0"
 
 
 def _sql_str(text: str) -> str:
@@ -254,7 +253,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     bkind, bfactor, _ = UNITS[base]
     date_min = dt.date.fromisoformat(settings.load.date_min)  # validated by config
     date_max = today + dt.timedelta(days=int(settings.load.date_max_days_ahead))
-    placeholders = ", ".join(_sql_str(p) for p in PLACEHOLDERS)
+    placeholders = " OR ".join(f"t = {_sql_str(p)}" for p in PLACEHOLDERS)
     dates = ", ".join(_sql_str(f) for f in DATE_FORMATS)
     months = ", ".join(_sql_str(f) for f in MONTH_FORMATS + DATE_FORMATS)
     serial = "regexp_full_match(x, '[0-9]{5}(\\.[0-9]+)?')"
@@ -265,8 +264,12 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
                     for cid, p in CATEGORY_PATTERNS)
     return {
         # a cell as text: trimmed; '-', '/', '#N/A' … are how exports write "nothing"
-        "crm_text(x)": f"CASE WHEN trim(x, {_sql_str(_SPACES)}) IN ({placeholders}) THEN NULL "
-                       f"ELSE trim(x, {_sql_str(_SPACES)}) END",
+        # spaces around a value go
+        "crm_trim(x)": "trim(x)",
+        # (an OR chain, not IN: DuckDB may plan an IN list as a join, which loses the file's row order)
+        # (strlen counts bytes and costs nothing; length would count characters)
+        "crm_nothing(t)": f"CASE WHEN strlen(t) <= 4 AND ({placeholders}) THEN NULL ELSE t END",
+        "crm_text(x)": "crm_nothing(crm_trim(x))",
         # SAP's trailing minus (123.00-) and accounting brackets (12) are negative
         "crm_signed(s)": "CASE WHEN s LIKE '%-' THEN '-' || rtrim(s, '-') "
                          "WHEN s LIKE '(%)' THEN '-' || trim(s, '()') ELSE s END",
@@ -275,22 +278,27 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_clean_number(x)": "crm_signed(replace(replace(replace(replace(replace(replace(replace("
                                "translate(x, '０１２３４５６７８９．－（）', '0123456789.-()'), "
                                "',', ''), '，', ''), '¥', ''), '￥', ''), '元', ''), ' ', ''), '\u3000', ''))",
-        "crm_double(x)": "TRY_CAST(crm_clean_number(x) AS DOUBLE)",
+        # (CASE, not coalesce: only the cells that are no plain number pay for the cleaning)
+        "crm_double(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN TRY_CAST(x AS DOUBLE) "
+                         "ELSE TRY_CAST(crm_clean_number(x) AS DOUBLE) END",
         "crm_number(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,4))",
         "crm_money(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,2))",
         "crm_money_scaled(x, scale)": "TRY_CAST(crm_double(x) * scale AS DECIMAL(18,2))",
-        "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
+        "crm_int(x)": "CASE WHEN TRY_CAST(x AS INTEGER) IS NOT NULL THEN TRY_CAST(x AS INTEGER) "
+                      "WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
                       "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
         "crm_score(x)": "TRY_CAST(replace(x, '%', '') AS DOUBLE)",
         # dates as exports write them, Excel serial numbers (45292 = 2024-01-01) included
-        "crm_date(x)": f"CASE WHEN {serial} THEN {from_serial} ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END",
+        "crm_date(x)": f"CASE WHEN {serial} THEN {from_serial} "
+                       f"WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
+                       f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END",
         "crm_month(x)": f"CAST(date_trunc('month', CASE WHEN {serial} THEN {from_serial} "
                         f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END) AS DATE)",
         "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_month_ok(m)": f"m BETWEEN DATE '{date_min.replace(day=1).isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
-        "crm_code(x)": "regexp_replace(x, '^([0-9]+)\\.0+$', '\\1')",
+        "crm_code(x)": "CASE WHEN contains(x, '.') THEN regexp_replace(x, '^([0-9]+)\\.0+$', '\\1') ELSE x END",
         # coded values: the id for a label or id, else NULL (the caller keeps the text)
         "crm_level(x)": "(SELECT lid FROM lk_level WHERE spelling = lower(x))",
         "crm_ctype(x)": "(SELECT cid FROM lk_ctype WHERE spelling = lower(x))",
@@ -371,30 +379,38 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
     mid-file (page breaks of a printed export) or a total row (合计/小计). stg_src adds each row's line
     and drops the rows above the header and the skipped ones."""
     w = src.width
-    cells = [f"nullif(trim(c{i}, {_sql_str(_SPACES)}), '')" for i in range(w)]
-    first = f"coalesce({', '.join(cells)})" if w > 1 else cells[0]
+    # each cell trimmed once (t<i>), in a projection under the one that maps and classifies
+    inner = [q(src.line_column)] if src.line_column else []
+    inner += [f"crm_trim(c{i}) AS t{i}" for i in range(w)]
+    if src.multiline:
+        nl = " + ".join(f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(w))
+        inner.append(f"{nl} AS __nl")
+    cells = [f"nullif(t{i}, '')" for i in range(w)]
+    middle = (f"coalesce({', '.join(cells)})" if w > 1 else cells[0]) + " AS __first"
+    first = "__first"
     header = [h or None for h in hm.headers][:w]
-    repeat = f"[{', '.join(cells[:len(header)])}] IS NOT DISTINCT FROM ?::VARCHAR[]" if header else "false"
-    total = (f"lower(replace(replace({first}, ':', ''), '：', '')) IN "
-             f"({', '.join(_sql_str(t) for t in TOTAL_WORDS)})")
-    selects = []
-    if src.line_column:
-        selects.append(q(src.line_column))
+    repeat = " AND ".join(f"{cells[i]} IS NOT DISTINCT FROM ?" for i in range(len(header))) or "false"
+    # OR chains, not IN lists: this statement must stay a pure projection of the reader, so that
+    # the rows keep the file's order (rowid = position in the file)
+    word = f"lower(replace(replace({first}, ':', ''), '：', ''))"
+    total = f"(strlen(__first) <= 12 AND (" + " OR ".join(f"{word} = {_sql_str(t)}" for t in TOTAL_WORDS) + "))"
+    selects = [q(src.line_column)] if src.line_column else []
     for c in table.columns:
         pos = hm.columns.get(c.name)
-        selects.append(f"crm_text(c{pos}) AS {q('x_' + c.name)}" if pos is not None and pos < w
+        selects.append(f"crm_nothing(t{pos}) AS {q('x_' + c.name)}" if pos is not None and pos < w
                        else f"CAST(NULL AS VARCHAR) AS {q('x_' + c.name)}")
     if table.keep_extra:
         for j, pos in enumerate(hm.extras.values()):
-            selects.append(f"crm_text(c{pos}) AS {q(f'__extra_{j}')}" if pos < w
+            selects.append(f"crm_nothing(t{pos}) AS {q(f'__extra_{j}')}" if pos < w
                            else f"CAST(NULL AS VARCHAR) AS {q(f'__extra_{j}')}")
     if src.multiline:
-        nl = " + ".join(f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(w))
-        selects.append(f"{nl} AS __nl")
-    selects.append(f"({first} IS NULL OR {repeat} OR {total}) AS __skip")
-    # parameters bind in the order of the statement text: the header (SELECT list), then the path (FROM)
-    params = ([header] if header else []) + list(src.params)
-    sql = f"CREATE OR REPLACE TEMP TABLE stg_text AS SELECT {', '.join(selects)} FROM {src.relation}"
+        selects.append("__nl")
+    selects.append(f"({first} IS NULL OR ({repeat}) OR {total}) AS __skip")
+    # parameters bind in the order of the statement text: the header cells (outer SELECT list), then
+    # the relation's (the path, in FROM)
+    params = list(header) + list(src.params)
+    sql = (f"CREATE OR REPLACE TEMP TABLE stg_text AS SELECT {', '.join(selects)} "
+           f"FROM (SELECT *, {middle} FROM (SELECT {', '.join(inner)} FROM {src.relation}))")
     import duckdb
 
     try:
@@ -410,6 +426,8 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
     # differs inside a transaction
     first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
     rid = f"(rowid - {int(first)})"
+    if not src.line_column:
+        _check_order(con, src, hm, table, int(first))
     if src.line_column:
         con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {q(src.line_column)} AS __line, * "
                     f"FROM (SELECT {rid} AS __rid, * FROM stg_text) WHERE __rid > {int(hdr)} AND NOT __skip")
@@ -427,6 +445,23 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) "
                     f"WHERE __rid > {int(hdr)} AND NOT __skip")
+
+
+def _check_order(con, src: Source, hm: HeaderMap, table: Table, first: int) -> None:
+    """The first staged rows must be the first rows of the file (read apart as the head): a plan
+    that lost the file's order would give every reject a wrong line number."""
+    name, pos = next(iter(hm.columns.items()))
+    n = min(len(src.head), HEAD_ROWS_CHECKED)
+    want = [r[pos] if pos < len(r) else None for r in src.head[:n]]
+    rows = con.execute(f"SELECT rowid - ? AS i, {q('x_' + name)} FROM stg_text WHERE rowid < ? + ? ORDER BY rowid",
+                       [first, first, n]).fetchall()
+    expected = [con.execute("SELECT crm_text(?)", [w]).fetchall()[0][0] for w in want]
+    if [r[1] for r in rows] != expected:
+        raise CrmtoolError(f"{src.path}: the staged rows are not in file order, so line numbers would be wrong; "
+                           "this is a bug in crmtool — please report it")
+
+
+HEAD_ROWS_CHECKED = 12
 
 
 def _typed(c: Column, hm: HeaderMap) -> str:
@@ -537,8 +572,10 @@ def _set_checks(con, table: Table) -> bool:
     return True
 
 
-def _good_select(table: Table, hm: HeaderMap, has_set: bool) -> str:
-    """Good rows, one per key (the last line of the file wins), in canonical column order."""
+def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> str:
+    """Good rows, one per key (the last line of the file wins), in canonical column order; returns
+    the relation's name. The windows that number lines and drop superseded duplicates run only when
+    the rows need them: a plain view over stg otherwise."""
     names = [c.name for c in table.columns]
     fills = dict(table.fills)
     exprs = {n: (f"coalesce({q(n)}, {fills[n]})" if n in fills else q(n)) for n in names}
@@ -546,16 +583,27 @@ def _good_select(table: Table, hm: HeaderMap, has_set: bool) -> str:
         exprs[n] = e
     where = "NOT __bad" + (" AND __line NOT IN (SELECT __line FROM stg_setrej)" if has_set else "")
     src = f"SELECT * FROM stg WHERE {where}"
+    key = ", ".join(q(k) for k in table.key)
     nk = table.numbered_key
-    if nk:
+    number = nk is not None and (nk not in hm.columns or con.execute(
+        f"SELECT count(*) FROM ({src}) WHERE {q(nk)} IS NULL").fetchall()[0][0] > 0)
+    if number:
         # lines without a number are numbered in file order within their order
         others = ", ".join(q(k) for k in table.key if k != nk)
         src = (f"SELECT * REPLACE (coalesce({q(nk)}, CAST(row_number() OVER (PARTITION BY {others}, {q(nk)} IS NULL "
                f"ORDER BY __line) AS INTEGER)) AS {q(nk)}) FROM ({src})")
     cols = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
-    key = ", ".join(q(k) for k in table.key)
-    return (f"SELECT __line, {cols} FROM ({src}) "
-            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __line DESC) = 1")
+    sql = f"SELECT __line, {cols} FROM ({src})"
+    # numbers given to every line of a file are unique by construction; otherwise look for repeats
+    dedupe = not (number and nk not in hm.columns) and bool(con.execute(
+        f"SELECT 1 FROM ({sql}) GROUP BY {key} HAVING count(*) > 1 LIMIT 1").fetchall())
+    if dedupe:
+        sql += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __line DESC) = 1"
+    if number or dedupe or table.keep_extra:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS {sql}")
+        return "stg_good"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW stg_good_v AS {sql}")
+    return "stg_good_v"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,8 +631,8 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings) 
         raise
 
 
-def _upsert(con, table: Table, hm: HeaderMap, batch_id: int) -> tuple[int, int]:
-    """Replace the stored rows with the keys of stg_good by its rows; (stored rows replaced, inserted)."""
+def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple[int, int]:
+    """Replace the stored rows with the keys of ``good`` by its rows; (stored rows replaced, inserted)."""
     tname = q(table.name)
     key = [k for k in table.key if not (k == table.numbered_key and k not in hm.columns)]
     # an orders export without line numbers carries whole orders: it replaces every stored line of them
@@ -599,12 +647,12 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int) -> tuple[int, int]:
             others = ", ".join(f"g.{q(c.name)}" for c in table.columns if c.name not in absent)
             con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS SELECT g.__line, {others}, {keep} "
                         f"FROM stg_good g LEFT JOIN {tname} e ON {on}")
-    replaced = con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM stg_good g WHERE {key_match})"
+    replaced = con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM {good} g WHERE {key_match})"
                            ).fetchall()[0][0]
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)
     inserted = con.execute(f"INSERT INTO {tname} ({cols}, batch_id, source_line) SELECT {cols}, ?, __line "
-                           "FROM stg_good", [batch_id]).fetchall()[0][0]
+                           f"FROM {good}", [batch_id]).fetchall()[0][0]
     if table.keep_extra and hm.extras:
         con.execute("DELETE FROM customers_extra WHERE customer_id IN (SELECT customer_id FROM stg_good)")
         for j, header in enumerate(hm.extras):
@@ -634,7 +682,7 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_se
         [batch_id, str(path), table.name, list(header_of.keys()), list(header_of.values())])
 
 
-_STAGE_OBJECTS = (("VIEW", "stg_src"), ("TABLE", "stg_text"), ("TABLE", "stg"), ("TABLE", "stg_good"),
+_STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_text"), ("TABLE", "stg"), ("TABLE", "stg_good"),
                   ("TABLE", "stg_bad"), ("TABLE", "stg_setrej"), ("TABLE", "stg_blanks"))
 
 
@@ -652,17 +700,17 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         _stage_text(con, src, hm, table)
         checks = _stage_typed(con, table, hm)
         has_set = _set_checks(con, table)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS {_good_select(table, hm, has_set)}")
-        rows_read, rejected, good = con.execute(
+        good = _good(con, table, hm, has_set)
+        rows_read, rejected, n_good = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE __bad), count(*) FILTER (WHERE NOT __bad) FROM stg").fetchall()[0]
         if has_set:
             extra = con.execute("SELECT count(DISTINCT __line) FROM stg_setrej").fetchall()[0][0]
-            rejected, good = rejected + extra, good - extra
+            rejected, n_good = rejected + extra, n_good - extra
         if progress:
             progress(f"writing {path.name}", step, total)
         batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
-        replaced, accepted = _upsert(con, table, hm, batch_id)
-        superseded = good - accepted  # in-file duplicates of a key: the last line won
+        replaced, accepted = _upsert(con, table, hm, batch_id, good)
+        superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
         if table.quantity_unit:
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])

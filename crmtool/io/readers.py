@@ -35,8 +35,9 @@ HEAD_ROWS = 12  # rows looked at in Python for the header (title rows above it, 
 SAMPLE_BYTES = 1 << 16
 BATCH_ROWS = 10_000
 
-# a line with an odd number of double quotes opens (or closes) a quoted field that spans lines
-_ODD_QUOTES = re.compile(rb'(?m)^(?:[^"\n]*"[^"\n]*")*[^"\n]*"[^"\n]*$')
+# every byte but the double quote and the line feed: deleting them leaves each line's quotes, and
+# deleting pairs then leaves a quote only where a line has an odd number (a quoted field spans lines)
+_NOT_QUOTE_OR_LF = bytes(b for b in range(256) if b not in (0x22, 0x0A))
 
 
 @dataclass
@@ -126,8 +127,7 @@ class _Scan:
 
     def _lines(self, complete: bytes) -> None:
         """``complete`` starts at a line start and ends with a line break."""
-        quoted = b'"' in complete
-        if self.in_quote or (quoted and _ODD_QUOTES.search(complete)):
+        if self.in_quote or (b'"' in complete and b'"' in complete.translate(None, _NOT_QUOTE_OR_LF).replace(b'""', b"")):
             self.multiline = True
             self._walk(complete)
         elif b"\n\n" in complete or b"\n\r\n" in complete or complete.startswith((b"\n", b"\r\n")):
