@@ -66,9 +66,27 @@ LOYALTY: dict[str, tuple[str, str]] = {
 }
 
 
-def _pick(pairs: Mapping[str, tuple[str, str]], lang: str) -> dict[str, str]:
+def pick(pairs: Mapping[str, tuple[str, str]], lang: str) -> dict[str, str]:
+    """id -> label in ``lang`` from a table of (English, Chinese) pairs."""
     i = 1 if lang == "zh" else 0
     return {k: v[i] for k, v in pairs.items()}
+
+
+_pick = pick
+
+CATEGORY_LABELS: dict[str, tuple[str, str]] = {
+    "gasoline": ("Gasoline", "汽油"),
+    "diesel": ("Diesel", "柴油"),
+    "other": ("Other", "其他"),
+    "total": ("Total", "合计"),
+}
+
+GROUP_LABELS: dict[str, tuple[str, str]] = {"target": ("Targets", "目标客户"), "control": ("Controls", "对照客户")}
+
+
+def total_label(lang: str) -> str:
+    """The label of a total row: 合计 / Total."""
+    return CATEGORY_LABELS["total"][1 if lang == "zh" else 0]
 
 
 def segments(lang: str = "en") -> dict[str, str]:

@@ -205,6 +205,13 @@ class Runner:
             raise UsageError(f"{name}: unknown option {unknown[0]!r}; options are {', '.join(defaults) or 'none'}")
         effective = {k: (options[k] if options.get(k) is not None else v) for k, v in defaults.items()}
         period = self.period(as_of, month)
+        if not self.allow_future:  # a --quarter or --year that starts after the data is refused likewise
+            from crmtool.facts import parse_quarter, parse_year
+
+            if effective.get("quarter"):
+                check_not_future(self.con, None, parse_quarter(str(effective["quarter"]))[0])
+            if effective.get("year"):
+                check_not_future(self.con, None, parse_year(str(effective["year"]))[0])
         rc = RunContext(self.con, self.settings, period, self.lang, self.store, self.cache)
         t0 = time.perf_counter()
         result = spec.func(rc, **effective)

@@ -154,3 +154,12 @@ def test_names_manager_and_region_beside_customer_ids(db):
         rows = {row["customer_id"]: row for row in csv.DictReader(io.StringIO(r.stdout))}
         assert {"name", "manager_id", "region"} <= set(rows["A"]), args
         assert (rows["A"]["manager_id"], rows["A"]["region"]) == ("M1", "兰州"), args
+
+
+def test_a_quarter_or_year_after_the_data_is_refused(db):
+    r = invoke(db, "managers", "scorecard", "--quarter", "2025Q1")
+    assert r.exit_code == 1 and "orders end 2024-12-31; load the export for 2025-01 first" in r.stderr
+    r = invoke(db, "grade", "scorecard", "--year", "2025")
+    assert r.exit_code == 1 and "orders end 2024-12-31" in r.stderr
+    r = invoke(db, "managers", "scorecard", "--quarter", "2024Q4")
+    assert r.exit_code == 0, r.output

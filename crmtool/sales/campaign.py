@@ -17,7 +17,7 @@ from __future__ import annotations
 from crmtool.errors import AnalysisError
 from crmtool.facts import install_views
 from crmtool.grading._sql import Params, label_case, query
-from crmtool.sales.labels import GROUP_LABELS, pick
+from crmtool.labels import GROUP_LABELS, pick
 
 COLUMNS = ["campaign_id", "group", "customers", "mean_w", "mean_b", "mean_y", "profit_w", "profit_b", "profit_y",
            "lift_before", "did", "did_yoy", "incremental"]

@@ -9,7 +9,8 @@ import datetime as dt
 from crmtool.config import Settings
 from crmtool.facts import add_months, install_views
 from crmtool.grading._sql import Params, label_case, query
-from crmtool.sales.labels import CATEGORY_LABELS, category_case, pick
+from crmtool.labels import CATEGORY_LABELS, pick
+from crmtool.sales.categories import category_case
 from crmtool.sales.periods import year_earlier
 
 COLUMNS = ["category", "day", "mtd", "ytd", "monthly_avg", "month_plan", "year_plan", "month_completion",

@@ -9,7 +9,7 @@ import datetime as dt
 from crmtool.errors import AnalysisError, UsageError
 from crmtool.facts import install_views
 from crmtool.grading._sql import Params, query
-from crmtool.sales.labels import total_label
+from crmtool.labels import total_label
 
 # dimension -> (output column, SQL expression over pivot_lines)
 DIMENSIONS: dict[str, tuple[str, str]] = {
