@@ -490,6 +490,7 @@ def alive_backtest(con, settings: "Settings", *, first: dt.date, last: dt.date, 
     customers active at m (bought, idle ≤ ``churn.active_max``); churned within the horizon = idle
     months reaching active_max + 1 in m+1 … m+horizon. An active customer without a score (its only
     lines in the window are netted away by returns) is not flagged."""
+    from crmtool.churn.backtest import SCORE_COLUMNS, SCORE_COUNTS
     from crmtool.churn.series import build_series, churned_idle_months, fetch, idx_label, month_idx
 
     first, last, data_end = month_start(first), month_start(last), month_start(data_end)
@@ -541,24 +542,11 @@ def alive_backtest(con, settings: "Settings", *, first: dt.date, last: dt.date, 
     ),
     counted AS (
         SELECT threshold,
-               count(DISTINCT idx) AS months,
-               count(*) AS customer_months,
-               count(*) FILTER (WHERE flagged) AS warned,
-               count(*) FILTER (WHERE churn_idx IS NOT NULL) AS churned,
-               count(*) FILTER (WHERE flagged AND churn_idx IS NOT NULL) AS hits,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY CASE WHEN flagged AND churn_idx IS NOT NULL THEN churn_idx - idx END
-               ) AS median_lead_months
+               {SCORE_COUNTS}
         FROM evaluated
         GROUP BY threshold
     )
-    SELECT 'alive' AS rule, threshold AS ratio, 'any' AS severity, CAST(months AS INTEGER) AS months,
-           CAST(customer_months AS BIGINT) AS customer_months,
-           CAST(warned AS BIGINT) AS warned, CAST(churned AS BIGINT) AS churned, CAST(hits AS BIGINT) AS hits,
-           CASE WHEN warned > 0 THEN CAST(hits AS DOUBLE) / warned END AS precision,
-           CASE WHEN churned > 0 THEN CAST(hits AS DOUBLE) / churned END AS recall,
-           CAST(median_lead_months AS DOUBLE) AS median_lead_months,
-           CAST(? AS VARCHAR) AS first_month, CAST(? AS VARCHAR) AS last_month, CAST(? AS INTEGER) AS horizon
+    SELECT 'alive' AS rule, threshold AS ratio, 'any' AS severity, {SCORE_COLUMNS}
     FROM counted
     ORDER BY threshold
     """

@@ -34,6 +34,27 @@ BACKTEST_COLUMNS = ["rule", "ratio", "severity", "months", "customer_months", "w
                     "precision", "recall", "median_lead_months"]
 
 
+# How any rule is scored, one row of evidence (customer, judged month) at a time: `flagged` by the
+# rule, `churn_idx` the month it churned within the horizon (NULL if it did not). Shared by every rule.
+SCORE_COUNTS = """count(DISTINCT idx) AS months,
+               count(*) AS customer_months,
+               count(*) FILTER (WHERE flagged) AS warned,
+               count(*) FILTER (WHERE churn_idx IS NOT NULL) AS churned,
+               count(*) FILTER (WHERE flagged AND churn_idx IS NOT NULL) AS hits,
+               percentile_cont(0.5) WITHIN GROUP (
+                   ORDER BY CASE WHEN flagged AND churn_idx IS NOT NULL THEN churn_idx - idx END
+               ) AS median_lead_months"""
+
+# the scored columns after rule, ratio, severity; binds first_month, last_month, horizon
+SCORE_COLUMNS = """CAST(months AS INTEGER) AS months,
+           CAST(customer_months AS BIGINT) AS customer_months,
+           CAST(warned AS BIGINT) AS warned, CAST(churned AS BIGINT) AS churned, CAST(hits AS BIGINT) AS hits,
+           CASE WHEN warned > 0 THEN CAST(hits AS DOUBLE) / warned END AS precision,
+           CASE WHEN churned > 0 THEN CAST(hits AS DOUBLE) / churned END AS recall,
+           CAST(median_lead_months AS DOUBLE) AS median_lead_months,
+           CAST(? AS VARCHAR) AS first_month, CAST(? AS VARCHAR) AS last_month, CAST(? AS INTEGER) AS horizon"""
+
+
 def parse_ratios(text: str | None, default: float) -> list[float]:
     """'0.6,0.7,0.8' → [0.6, 0.7, 0.8]; each in (0, 1]."""
     if not text:
@@ -107,24 +128,11 @@ def churn_backtest(con, settings: Settings, *, first: dt.date, last: dt.date, da
     ),
     counted AS (
         SELECT rule, level, ord, CASE WHEN rule = 'warning' THEN CAST(ratio AS DOUBLE) END AS ratio,
-               count(DISTINCT idx) AS months,
-               count(*) AS customer_months,
-               count(*) FILTER (WHERE flagged) AS warned,
-               count(*) FILTER (WHERE churn_idx IS NOT NULL) AS churned,
-               count(*) FILTER (WHERE flagged AND churn_idx IS NOT NULL) AS hits,
-               percentile_cont(0.5) WITHIN GROUP (
-                   ORDER BY CASE WHEN flagged AND churn_idx IS NOT NULL THEN churn_idx - idx END
-               ) AS median_lead_months
+               {SCORE_COUNTS}
         FROM evaluated
         GROUP BY rule, level, ord, CASE WHEN rule = 'warning' THEN CAST(ratio AS DOUBLE) END
     )
-    SELECT rule, ratio, level AS severity, CAST(months AS INTEGER) AS months,
-           CAST(customer_months AS BIGINT) AS customer_months,
-           CAST(warned AS BIGINT) AS warned, CAST(churned AS BIGINT) AS churned, CAST(hits AS BIGINT) AS hits,
-           CASE WHEN warned > 0 THEN CAST(hits AS DOUBLE) / warned END AS precision,
-           CASE WHEN churned > 0 THEN CAST(hits AS DOUBLE) / churned END AS recall,
-           CAST(median_lead_months AS DOUBLE) AS median_lead_months,
-           CAST(? AS VARCHAR) AS first_month, CAST(? AS VARCHAR) AS last_month, CAST(? AS INTEGER) AS horizon
+    SELECT rule, ratio, level AS severity, {SCORE_COLUMNS}
     FROM counted
     ORDER BY ord, ratio
     """
