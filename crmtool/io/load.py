@@ -373,11 +373,23 @@ def _header_row_rid(src: Source, hm: HeaderMap) -> int:
     return src.head_rids[hm.header_index]
 
 
-def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
+@dataclass
+class Staged:
+    """Where the staged text is: ``text`` (stg_text: x_<name> columns by file position) and ``src``
+    (the body rows with __line and __rid), FROM-clause items that take ``params``; ``rid`` is the SQL
+    of a row's position in ``text``."""
+
+    text: str
+    src: str
+    params: list
+    rid: str
+
+
+def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> Staged:
     """stg_text: one trimmed text column x_<name> per canonical column (NULL when the file lacks
     it), the extras of an archive, and __skip for rows that are no data: empty, the header repeated
     mid-file (page breaks of a printed export) or a total row (合计/小计). stg_src adds each row's line
-    and drops the rows above the header and the skipped ones."""
+    and position (__rid) and drops the rows above the header and the skipped ones."""
     w = src.width
     # each cell trimmed once (t<i>), in a projection under the one that maps and classifies
     inner = [q(src.line_column)] if src.line_column else []
@@ -409,8 +421,12 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
     # parameters bind in the order of the statement text: the header cells (outer SELECT list), then
     # the relation's (the path, in FROM)
     params = list(header) + list(src.params)
-    sql = (f"CREATE OR REPLACE TEMP TABLE stg_text AS SELECT {', '.join(selects)} "
-           f"FROM (SELECT *, {middle} FROM (SELECT {', '.join(inner)} FROM {src.relation}))")
+    text = (f"SELECT {', '.join(selects)} "
+            f"FROM (SELECT *, {middle} FROM (SELECT {', '.join(inner)} FROM {src.relation}))")
+    # materialized: a CSV for its row order, a workbook's Arrow stream because it can be read once,
+    # and every source because the typed stage over a materialized text is cheaper than over the
+    # reader (measured: 1.4 + 2.2 s against 5.4 s for 1e6 Parquet rows)
+    sql = f"CREATE OR REPLACE TEMP TABLE stg_text AS {text}"
     import duckdb
 
     try:
@@ -421,17 +437,19 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
 
             raise csv_error(src.path, exc) from None
         raise
+    if src.line_column:
+        # the source gives each row's line: rows below the header line are the body
+        header_line = src.head_lines[hm.header_index]
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {q(src.line_column)} AS __line, "
+                    f"{q(src.line_column)} AS __rid, * FROM stg_text "
+                    f"WHERE {q(src.line_column)} > {int(header_line)} AND NOT __skip")
+        return Staged("stg_text", "stg_src", [], q(src.line_column))
     hdr = _header_row_rid(src, hm)
     # a row's index in the file: rowids are consecutive in insertion order, from an offset that
     # differs inside a transaction
     first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
     rid = f"(rowid - {int(first)})"
-    if not src.line_column:
-        _check_order(con, src, hm, table, int(first))
-    if src.line_column:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {q(src.line_column)} AS __line, * "
-                    f"FROM (SELECT {rid} AS __rid, * FROM stg_text) WHERE __rid > {int(hdr)} AND NOT __skip")
-        return
+    _check_order(con, src, hm, table, int(first))
     # CSV: line = index + 1 + line breaks inside earlier records + empty lines before (see readers)
     nl = ("+ coalesce(sum(__nl) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
           if src.multiline else "")
@@ -445,6 +463,7 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> None:
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) "
                     f"WHERE __rid > {int(hdr)} AND NOT __skip")
+    return Staged("stg_text", "stg_src", [], rid)
 
 
 def _check_order(con, src: Source, hm: HeaderMap, table: Table, first: int) -> None:
@@ -518,14 +537,15 @@ def _row_checks(table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
     return checks
 
 
-def _stage_typed(con, table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
-    """stg: the text columns, the typed columns and __bad (some check failed) for every row."""
+def _stage_typed(con, table: Table, hm: HeaderMap, st: Staged) -> list[tuple[str, str, str, str]]:
+    """stg: each row's position and line, the typed columns and __bad (some check failed). The text
+    as read stays in stg_text, joined back for the few bad rows only."""
     xs = ", ".join(q("x_" + c.name) for c in table.columns)
     extras = "".join(f", {q(f'__extra_{j}')}" for j in range(len(hm.extras))) if table.keep_extra else ""
     qty = table.quantity_unit[0] if table.quantity_unit else None
     unit = table.quantity_unit[1] if table.quantity_unit else None
     typed = [f"{_typed(c, hm)} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
-    sql = f"SELECT s.__line, {xs}{extras}, {', '.join(typed)} FROM stg_src s"
+    sql = f"SELECT s.__rid, s.__line, {xs}{extras}, {', '.join(typed)} FROM {st.src} s"
     if table.quantity_unit:
         dflt = f"'{hm.default_unit}'" if hm.default_unit else "NULL"  # a unit id from UNITS
         qx, ux = q("x_" + qty), q("x_" + unit)
@@ -538,7 +558,10 @@ def _stage_typed(con, table: Table, hm: HeaderMap) -> list[tuple[str, str, str, 
                f"FROM ({inner}) i LEFT JOIN lk_unit u ON u.spelling = lower(i.unit_raw) {dens}")
     checks = _row_checks(table, hm)
     bad = " OR ".join(f"coalesce({cond}, false)" for _, _, _, cond in checks) or "false"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT *, ({bad}) AS __bad FROM ({sql})")
+    names = [c.name for c in table.columns] + (["quantity_raw", "unit_raw"] if table.quantity_unit else [])
+    kept = ", ".join(q(n) for n in names)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT __rid, __line, {kept}, ({bad}) AS __bad FROM ({sql})",
+                st.params)
     return checks
 
 
@@ -554,8 +577,7 @@ def _set_checks(con, table: Table) -> bool:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE stg_setrej AS
         WITH file_rows AS (
-            SELECT __line, {code}, {vf}, {vt}, {q('x_' + table.windows[1])} AS x_from,
-                   {q('x_' + table.windows[2])} AS x_to
+            SELECT __line, {code}, {vf}, {vt}, CAST({vf} AS VARCHAR) AS x_from, CAST({vt} AS VARCHAR) AS x_to
             FROM stg WHERE NOT __bad
             QUALIFY row_number() OVER (PARTITION BY {code}, {vf} ORDER BY __line DESC) = 1),
         kept AS (
@@ -631,7 +653,7 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings) 
         raise
 
 
-def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple[int, int]:
+def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, st: Staged) -> tuple[int, int]:
     """Replace the stored rows with the keys of ``good`` by its rows; (stored rows replaced, inserted)."""
     tname = q(table.name)
     key = [k for k in table.key if not (k == table.numbered_key and k not in hm.columns)]
@@ -657,16 +679,18 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple
         con.execute("DELETE FROM customers_extra WHERE customer_id IN (SELECT customer_id FROM stg_good)")
         for j, header in enumerate(hm.extras):
             con.execute(f"INSERT INTO customers_extra SELECT g.customer_id, ?, s.{q(f'__extra_{j}')}, ? "
-                        f"FROM stg_good g JOIN stg s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
-                        [header, batch_id])
+                        f"FROM {good} g JOIN {st.src} s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
+                        [header, batch_id] + st.params)
     return int(replaced), int(inserted)
 
 
 def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_set: bool,
-                    header_of: dict[str, str]) -> None:
+                    header_of: dict[str, str], st: Staged) -> None:
     """The file's rejects replace those an earlier load of the same file into this table recorded."""
     con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [str(path), table.name])
-    con.execute("CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT * FROM stg WHERE __bad")
+    xs = ", ".join(q("x_" + c.name) for c in table.columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT b.*, {xs} FROM (SELECT * FROM stg WHERE __bad) b "
+                f"JOIN (SELECT {st.rid} AS __rid, * FROM {st.text}) x USING (__rid)", st.params)
     parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "
              f"{_sql_str(REASONS[r])} AS reason FROM stg_bad WHERE coalesce({cond}, false)"
              for f, v, r, cond in checks]
@@ -697,8 +721,8 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             src.register(con)
         if progress:
             progress(f"checking {path.name}", step, total)
-        _stage_text(con, src, hm, table)
-        checks = _stage_typed(con, table, hm)
+        st = _stage_text(con, src, hm, table)
+        checks = _stage_typed(con, table, hm, st)
         has_set = _set_checks(con, table)
         good = _good(con, table, hm, has_set)
         rows_read, rejected, n_good = con.execute(
@@ -709,12 +733,12 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         if progress:
             progress(f"writing {path.name}", step, total)
         batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
-        replaced, accepted = _upsert(con, table, hm, batch_id, good)
+        replaced, accepted = _upsert(con, table, hm, batch_id, good, st)
         superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
         if table.quantity_unit:
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
-        _record_rejects(con, table, path, batch_id, checks, has_set, header_of)
+        _record_rejects(con, table, path, batch_id, checks, has_set, header_of, st)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
                     [batch_id, str(path), src.sha256, table.name, rows_read, accepted, rejected,
                      replaced + superseded])
