@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from crmtool.churn import churn_idle, churn_status, churn_warn
+from crmtool.churn import churn_backtest, churn_idle, churn_status, churn_warn
 from crmtool.facts import Period, add_months, install_views, resolve_period
 from crmtool.grading import customer_classes, level, pareto, quadrant, rfm, scorecard
 from tests.churn_fixtures import as_dicts, line, monthly_orders
@@ -88,6 +88,35 @@ def test_a_given_gross_profit_wins_over_amount_minus_cost(store, tmp_path):
     assert (res.accepted, res.rejected) == (4, 0)
     got = dict(store.con.execute("SELECT order_id, gross_profit FROM orders ORDER BY order_id").fetchall())
     assert got == {"G1": Decimal("30.00"), "G2": Decimal("40.00"), "G3": None, "G4": Decimal("0.00")}
+
+
+def test_currency_marks_and_thousands_separators_are_stripped(store, tmp_path):
+    # SPEC §1: ¥ 元 and thousands separators go first; 80,000.00元 is 80000.00, and so the profit is computed
+    from crmtool.io.load import load_files
+
+    f = tmp_path / "orders.csv"
+    f.write_text('订单号,订单日期,客户编码,数量,金额,成本\n'
+                 'Y1,2024-05-01,C1,1,"80,000.00元",¥60000\n'
+                 'Y2,2024-05-02,C1,1,"￥1,000",600元\n', encoding="utf-8")
+    res = load_files(store, "orders", [f])
+    assert (res.accepted, res.rejected) == (2, 0)
+    got = store.con.execute("SELECT order_id, amount, cost, gross_profit FROM orders ORDER BY order_id").fetchall()
+    assert got == [("Y1", Decimal("80000.00"), Decimal("60000.00"), Decimal("20000.00")),
+                   ("Y2", Decimal("1000.00"), Decimal("600.00"), Decimal("400.00"))]
+
+
+def test_loading_a_file_again_replaces_its_rejects(store, tmp_path):
+    # SPEC §1: a second load of a file with the same name and table replaces the rejects the first recorded,
+    # so each bad row is counted once
+    from crmtool.io.load import load_files
+
+    f = tmp_path / "orders.csv"
+    f.write_text("订单号,订单日期,客户编码,数量\nB1,2024-05-01,C1,五吨\nB2,2024-05-02,C1,3\n", encoding="utf-8")
+    for _ in range(2):
+        res = load_files(store, "orders", [f])
+        assert (res.accepted, res.rejected) == (1, 1)
+    assert store.con.execute("SELECT count(*) FROM rejects").fetchall()[0][0] == 1
+    assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,12 +330,16 @@ def test_contract_window_edges_and_fulfilment_cap(store):
 
 
 def test_idle_seven_is_bucket_seven_and_eight_is_eight_plus(store):
-    insert(store, "orders", [line("S7", "2024-05-05", 1), line("S8", "2024-04-05", 1), line("S0", "2024-12-05", 1)])
+    insert(store, "orders", [line("S7", "2024-05-05", 1), line("S8", "2024-04-05", 1), line("S0", "2024-12-05", 1),
+                             # SR bought in January and in December bought 5 t and returned 5 t: December
+                             # has a purchase (net 0 all the same) → idle 0, not 11
+                             line("SR", "2024-01-05", 1), line("SR", "2024-12-05", 5, "SR-dec"),
+                             line("SR", "2024-12-06", -5, "SR-dec-r")])
     rows = churn_idle(store.con, month(store, "2024-12"), store.settings).to_pylist()
     assert len(rows) == 1  # no archive: one group, (none)
     r = rows[0]
     # May → Dec = 7 (churned_max: its own bucket); Apr → Dec = 8 → 8+
-    assert (r["0"], r["7"], r["8+"], r["total"]) == (1, 1, 1, 3)
+    assert (r["0"], r["7"], r["8+"], r["total"]) == (2, 1, 1, 4)
     assert sum(r[str(i)] for i in range(1, 7)) == 0
 
 
@@ -350,3 +383,18 @@ def test_a_zero_baseline_never_breaches_even_with_a_negative_month(store):
     row = as_dicts(churn_warn(store.con, month(store, "2024-05"), store.settings, include_all=True))["N"]
     assert (row["volume"], row["baseline"], row["ratio"]) == (-4.0, 0.0, None)
     assert (row["breach_streak"], row["severity"]) == (0, "none")
+
+
+def test_backtest_counts_a_reversed_purchase_month_as_a_purchase(store):
+    # A buys in January 2024 and in April buys 5 t and returns 5 t (a purchase month, net 0); B buys every
+    # month. Judged month April, horizon 6: A is idle 0 at April and churns in August (idle 4 = active_max
+    # + 1) → lead 4; the no-purchase rule (idle ≥ 2 at April) flags nobody; the warning flags A (April's net 0
+    # < 0.7 · (5 + 0 + 0) / 3) with a lead of 4 months
+    insert(store, "orders", monthly_orders("B", "2024-01", [10] * 12)
+           + [line("A", "2024-01-10", 5), line("A", "2024-04-10", 5, "A-apr"), line("A", "2024-04-11", -5, "A-apr-r")])
+    t = churn_backtest(store.con, store.settings, first=d("2024-04-01"), last=d("2024-04-01"),
+                       data_end=d("2024-12-01"), horizon=6)
+    rule = {r["rule"]: r for r in t.to_pylist() if r["severity"] == "any"}["no_purchase_2m"]
+    assert (rule["customer_months"], rule["churned"], rule["warned"], rule["hits"]) == (2, 1, 0, 0)
+    warning = {(r["rule"], r["severity"]): r for r in t.to_pylist()}[("warning", "any")]
+    assert (warning["churned"], warning["warned"], warning["hits"], warning["median_lead_months"]) == (1, 1, 1, 4.0)

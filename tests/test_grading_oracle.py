@@ -357,7 +357,8 @@ def stores(draw):
 
 
 def build(tmp_path_factory, data):
-    store = open_store(tmp_path_factory.mktemp("oracle") / "crm.duckdb", Settings(), wait=0)
+    """A fresh in-memory store with the drawn data (``tmp_path_factory`` kept for the callers' signature)."""
+    store = open_store(":memory:", Settings(), wait=0)
     if data["archive"]:
         insert(store, "customers", list(data["archive"].values()))
     if data["lines"]:

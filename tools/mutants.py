@@ -260,7 +260,7 @@ MUTANTS: list[Mutant] = [
       "(x.volume <= x.prev_volume) AS decline", "§4.7 decline: volume_m < volume_m-1", WARN),
     M("ch-idle-net-volume", "crmtool/churn/series.py", "max(CASE WHEN purchased THEN idx END) OVER upto",
       "max(CASE WHEN volume > 0 THEN idx END) OVER upto", "§4.6 idle months from the last purchase month",
-      STATUS),
+      STATUS + BACKTEST),
     # ---------------------------------------------------------------- §4.6 status
     M("st-new-ge", "crmtool/churn/status.py", "WHEN a.first_purchase_idx > a.idx - ? THEN 'new'",
       "WHEN a.first_purchase_idx >= a.idx - ? THEN 'new'", "§4.6 new: first purchase within M-2..M", STATUS),
