@@ -83,7 +83,6 @@ class LoadResult:
     files: list[FileResult]
     strict_failed: bool = False
     seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -642,13 +641,11 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings) 
         # a workbook whose first sheet is a cover (说明) or a pivot: take the first sheet that fits
         if sheet is not None or path.suffix.lower() not in (".xlsx", ".xlsm"):
             raise
-        first_error = None
         for name in xlsx_sheet_names(path)[1:]:
             other = open_source(path, con, name)
             try:
                 return other, map_headers(other, table, user)
-            except InputError as exc:
-                first_error = first_error or exc
+            except InputError:
                 other.close()
         raise
 

@@ -399,11 +399,12 @@ class _Workbook:
         """(sheet row number, cells as text) of every row that has a value."""
         if self._pc is not None:
             ws = self._wb.get_sheet_by_name(name)
-            start = (ws.start or (0, 0))[0]
-            for i, values in enumerate(ws.iter_rows()):
+            # iter_rows starts at the sheet's first row (empty rows above the data included) and at
+            # the first column that has data
+            for i, values in enumerate(ws.iter_rows(), start=1):
                 cells = [_cell_text(v) for v in values]
                 if any(c is not None for c in cells):
-                    yield start + i + 1, cells
+                    yield i, cells
         else:  # pragma: no cover
             ws = self._wb[name]
             for i, values in enumerate(ws.iter_rows(values_only=True), start=1):
