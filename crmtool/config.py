@@ -69,14 +69,6 @@ class LoadSettings:
 
 
 @dataclass
-class LoadSettings:
-    # a date outside date_min .. today + date_max_days_ahead is rejected as out of range (every DATE and
-    # MONTH column): one mistyped 9999-12-31 must not move every default as-of
-    date_min: str = "2000-01-01"
-    date_max_days_ahead: int = 31
-
-
-@dataclass
 class RfmSettings:
     window_months: int = 12
     metric: str = "amount"
@@ -271,7 +263,6 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     units: UnitSettings = field(default_factory=UnitSettings)
     load: LoadSettings = field(default_factory=LoadSettings)
-    load: LoadSettings = field(default_factory=LoadSettings)
     # user header mapping per table: canonical column -> header in the file (overrides built-in aliases)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     rfm: RfmSettings = field(default_factory=RfmSettings)
@@ -394,14 +385,6 @@ def _validate(s: Settings) -> None:
     for d in s.units.density.values():
         if d <= 0:
             raise ConfigError("units.density: densities must be positive (kg/L)")
-    import datetime as _dt
-
-    try:
-        _dt.date.fromisoformat(s.load.date_min)
-    except ValueError:
-        raise ConfigError(f"load.date_min: {s.load.date_min!r} is not a date (YYYY-MM-DD)") from None
-    if s.load.date_max_days_ahead < 0:
-        raise ConfigError("load.date_max_days_ahead: must not be negative")
     import datetime as _dt
 
     try:
