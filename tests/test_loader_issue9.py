@@ -35,7 +35,7 @@ def q(store, sql, params=None):
 # --------------------------------------------------------------------------- dates out of range
 
 
-def test_dates_outside_the_load_window_are_rejected_in_every_date_and_month_column(store, tmp_path):
+def test_event_dates_outside_the_load_window_are_rejected(store, tmp_path):
     today = dt.date.today()
     ahead_ok = (today + dt.timedelta(days=31)).isoformat()
     ahead_bad = (today + dt.timedelta(days=32)).isoformat()
@@ -52,12 +52,19 @@ def test_dates_outside_the_load_window_are_rejected_in_every_date_and_month_colu
         (4, "过账日期", "1999-12-31", REASONS["date_range"]),
         (6, "过账日期", ahead_bad, REASONS["date_range"])]
     assert REASONS["date_range"] == "date out of range"
-    # MONTH columns too (plans.month), and DATE columns of other tables (customers.created_date)
+    # other event dates too (a visit), but not dates that lie far ahead or back by nature: plan months,
+    # contract ends, open validity windows (9999-12-31 = "no end"), archive dates from before 2000
+    load_files(store, "visits", [write(tmp_path / "v.csv", "拜访编号,拜访日期,客户编码,客户经理\nV1,9999-12-31,C1,M1\n")])
     load_files(store, "plans", [write(tmp_path / "p.csv", "月份,客户编码,计划量\n2099-01,C1,5\n2024-03,C1,5\n")])
-    load_files(store, "customers", [write(tmp_path / "c.csv", "客户编码,客户名称,建档日期\nC1,甲,1900-01-01\n")])
+    load_files(store, "customers", [write(tmp_path / "c.csv", "客户编码,客户名称,建档日期\nC1,甲,1990-01-01\n")])
+    load_files(store, "code_map", [write(tmp_path / "m.csv", "ERP编码,主客户编码,生效日期,失效日期\n"
+                                                             "E1,C1,2020-01-01,9999-12-31\n")])
     got = q(store, "SELECT file, field, value FROM rejects WHERE reason = 'date out of range' AND file <> ? "
                    "ORDER BY file", [str(f)])
-    assert got == [(str(tmp_path / "c.csv"), "created_date", "1900-01-01"), (str(tmp_path / "p.csv"), "month", "2099-01")]
+    assert got == [(str(tmp_path / "v.csv"), "visit_date", "9999-12-31")]
+    assert q(store, "SELECT count(*) FROM plans")[0][0] == 2
+    assert q(store, "SELECT count(*) FROM customers")[0][0] == 1
+    assert q(store, "SELECT valid_to FROM code_map") == [(dt.date(9999, 12, 31),)]
 
 
 def test_load_window_is_configurable(tmp_path):

@@ -294,7 +294,6 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_month(x)": f"CAST(date_trunc('month', CASE WHEN {serial} THEN {from_serial} "
                         f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END) AS DATE)",
         "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
-        "crm_month_ok(m)": f"m BETWEEN DATE '{date_min.replace(day=1).isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
         "crm_code(x)": "CASE WHEN contains(x, '.') THEN regexp_replace(x, '^([0-9]+)\\.0+$', '\\1') ELSE x END",
@@ -521,10 +520,8 @@ def _row_checks(table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
             checks.append((c.name, x, _REASON_OF_KIND[c.kind], f"{x} IS NOT NULL AND {tv} IS NULL"))
         if c.kind == SCORE:
             checks.append((c.name, x, "score", f"{t} NOT BETWEEN 0 AND 100"))
-        if c.kind == DATE:
+        if c.event and c.kind == DATE:
             checks.append((c.name, x, "date_range", f"NOT crm_date_ok({t})"))
-        if c.kind == MONTH:
-            checks.append((c.name, x, "date_range", f"NOT crm_month_ok({t})"))
     if table.quantity_unit:
         _, ucol = table.quantity_unit
         checks.append((ucol, "unit_raw", "unit", f"{q(ucol)} IS NULL"))

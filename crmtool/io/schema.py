@@ -37,6 +37,11 @@ class Column:
     coded: str | None = None
     # a conversion other than the kind's macro: SQL over the staged text columns (x_<name>)
     convert: str | None = None
+    # the date of an event (an order, a bill, a visit, a lead): outside load.date_min .. today +
+    # load.date_max_days_ahead it is a mistyping and the row a reject. Dates that may lie far ahead or
+    # far back by nature (contract ends, plan months, validity windows with 9999-12-31 meaning
+    # "open", archive dates from before 2000) are not checked.
+    event: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,8 @@ class Table:
 
 
 def C(name: str, kind: str = TEXT, *aliases: str, required: bool = False, doc: str = "", coded: str | None = None,
-      convert: str | None = None) -> Column:
-    return Column(name, kind, required, tuple(aliases), doc, coded, convert)
+      convert: str | None = None, event: bool = False) -> Column:
+    return Column(name, kind, required, tuple(aliases), doc, coded, convert, event)
 
 
 CUSTOMERS = Table(
@@ -132,7 +137,7 @@ ORDERS = Table(
           "order", required=True),
         C("line_no", INT, "行号", "行项目", "项目号", "订单行号", "item", "line"),
         C("order_date", DATE, "订单日期", "过账日期", "开票日期", "出库日期", "日期", "业务日期", "date",
-          required=True),
+          required=True, event=True),
         C("customer_code", CODE, "客户编码", "客户代码", "客户编号", "售达方", "客户号", "客户", "customer",
           "customer_id", required=True),
         C("quantity", NUMBER, "数量", "销量", "销售数量", "实发数量", "发货数量", "qty", "volume", required=True),
@@ -234,7 +239,7 @@ FREIGHT = Table(
     "freight", "配送运费单", ("bill_id",),
     (
         C("bill_id", CODE, "运单号", "运费单号", "单号", "配送单号", "bill", required=True),
-        C("bill_date", DATE, "date", "日期", "配送日期", "运输日期", "发运日期", required=True),
+        C("bill_date", DATE, "date", "日期", "配送日期", "运输日期", "发运日期", required=True, event=True),
         C("customer_id", CODE, "客户编码", "客户代码", "客户编号", "customer", required=True),
         C("quantity", NUMBER, "数量", "配送量", "运量", "吨数", "qty", required=True),
         C("freight_cost", MONEY, "运费", "运费金额", "配送费用", "freight", "cost", required=True),
@@ -248,10 +253,10 @@ LEADS = Table(
     "leads", "线索", ("lead_id",),
     (
         C("lead_id", CODE, "线索编号", "线索id", "商机编号", "lead", required=True),
-        C("created_date", DATE, "created", "创建日期", "登记日期", "日期", required=True),
+        C("created_date", DATE, "created", "创建日期", "登记日期", "日期", required=True, event=True),
         C("manager_id", CODE, "客户经理编码", "客户经理", "工号", "manager", required=True),
         C("converted_customer_id", CODE, "转化客户编码", "成交客户编码", "客户编码", "converted_customer"),
-        C("converted_date", DATE, "转化日期", "成交日期", "converted"),
+        C("converted_date", DATE, "转化日期", "成交日期", "converted", event=True),
         C("source", TEXT, "来源", "线索来源", "渠道"),
     ),
 )
@@ -260,7 +265,7 @@ VISITS = Table(
     "visits", "拜访记录", ("visit_id",),
     (
         C("visit_id", CODE, "拜访编号", "记录编号", "拜访id", "visit", required=True),
-        C("visit_date", DATE, "date", "拜访日期", "日期", required=True),
+        C("visit_date", DATE, "date", "拜访日期", "日期", required=True, event=True),
         C("customer_id", CODE, "客户编码", "客户代码", "客户编号", "customer", required=True),
         C("manager_id", CODE, "客户经理编码", "客户经理", "工号", "manager", required=True),
         C("kind", TEXT, "拜访方式", "方式", "类型", "type"),
