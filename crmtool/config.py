@@ -258,6 +258,37 @@ class AttainmentSettings:
     threshold: float = 1.0
 
 
+def _default_run_patterns() -> dict[str, list[str]]:
+    return {
+        "customers": ["*客户档案*", "*customers*"],
+        "orders": ["*订单*", "*销售明细*", "*orders*"],
+        "code_map": ["*编码映射*", "*code_map*", "*codemap*"],
+        "managers": ["*客户经理*", "*managers*"],
+        "plans": ["*计划*", "*plans*"],
+        "contracts": ["*合同*", "*contracts*"],
+        "campaigns": ["*营销活动*", "*campaigns*"],
+        "freight": ["*运费*", "*freight*"],
+        "leads": ["*线索*", "*leads*"],
+        "visits": ["*拜访*", "*visits*"],
+    }
+
+
+@dataclass
+class RunSettings:
+    """The monthly job (SPEC §5.1, `crmtool run monthly`).
+
+    ``patterns``: table -> file name patterns (glob, case-insensitive); a file in a sub-folder of the
+    inbox named after a table needs none. A file whose rejects exceed ``max_reject_share`` of its rows
+    fails the run. Reports are written for each of ``formats`` × ``languages``; loaded files move to
+    ``inbox/done/YYYY-MM/`` after the commit when ``move_done``."""
+
+    patterns: dict[str, list[str]] = field(default_factory=_default_run_patterns)
+    max_reject_share: float = 0.01
+    formats: list[str] = field(default_factory=lambda: ["xlsx", "html"])
+    languages: list[str] = field(default_factory=lambda: ["zh"])
+    move_done: bool = True
+
+
 @dataclass
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -278,6 +309,7 @@ class Settings:
     managers: ManagerSettings = field(default_factory=ManagerSettings)
     overview: OverviewSettings = field(default_factory=OverviewSettings)
     attainment: AttainmentSettings = field(default_factory=AttainmentSettings)
+    run: RunSettings = field(default_factory=RunSettings)
 
     source: str = field(default="defaults", compare=False, metadata={"internal": True})
 
@@ -393,6 +425,20 @@ def _validate(s: Settings) -> None:
         raise ConfigError(f"load.date_min: {s.load.date_min!r} is not a date (YYYY-MM-DD)") from None
     if s.load.date_max_days_ahead < 0:
         raise ConfigError("load.date_max_days_ahead: must not be negative")
+    from crmtool.io.schema import TABLES
+
+    unknown = [t for t in s.run.patterns if t not in TABLES]
+    if unknown:
+        raise ConfigError(f"run.patterns.{unknown[0]}: not a table; tables are {', '.join(TABLES)}")
+    if not 0 <= s.run.max_reject_share <= 1:
+        raise ConfigError("run.max_reject_share: must be a share from 0 to 1 (0.01 = 1 %)")
+    for name, value, allowed in (("run.formats", s.run.formats, ("xlsx", "html")),
+                                 ("run.languages", s.run.languages, ("zh", "en"))):
+        bad = [v for v in value if v not in allowed]
+        if bad:
+            raise ConfigError(f"{name}: {bad[0]!r} is not one of {', '.join(allowed)}")
+        if not value:
+            raise ConfigError(f"{name}: empty; give at least one of {', '.join(allowed)}")
 
 
 def config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:
