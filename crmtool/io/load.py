@@ -21,6 +21,7 @@ five steps, each a small set-based SQL job inside DuckDB:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import time
@@ -56,7 +57,8 @@ REASONS = {
     "overlap": "validity window overlaps another for this code",
 }
 
-# test seam: called inside the load's transaction just before COMMIT (the crash test pauses here)
+# test seam: called inside the load's transaction just before COMMIT (the crash test pauses here); with
+# in_transaction, after this call's files are written, inside the caller's still open transaction
 _before_commit: Callable[[], None] | None = None
 
 
@@ -762,9 +764,15 @@ class _StrictRollback(Exception):
 
 
 def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[str]], *,
-               sheet: str | None = None, strict: bool = False, progress: Progress | None = None) -> LoadResult:
+               sheet: str | None = None, strict: bool = False, progress: Progress | None = None,
+               in_transaction: bool = False) -> LoadResult:
     """Load ``files`` into ``table_name`` in one transaction. With ``strict``, any reject rolls the
-    whole load back and the result has ``strict_failed`` set (the caller exits 1)."""
+    whole load back and the result has ``strict_failed`` set (the caller exits 1).
+
+    ``in_transaction``: the caller holds the transaction (``with store.transaction(): load_files(…);
+    load_files(…)``), so the loads of several tables land together or not at all, as `crmtool run
+    monthly` needs. Nothing is committed or rolled back here: an error propagates to the caller's
+    transaction, and a ``strict_failed`` result leaves the rows for the caller to roll back."""
     table = resolve_table(table_name)
     settings = store.settings
     t0 = time.monotonic()
@@ -772,7 +780,7 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     install_macros(store.con, settings)
     failed = False
     try:
-        with store.transaction():
+        with contextlib.nullcontext() if in_transaction else store.transaction():
             for i, f in enumerate(files, start=1):
                 results.append(_load_one(store, table, Path(f), sheet, settings, progress, i, len(files)))
             if strict and any(r.rejected for r in results):
