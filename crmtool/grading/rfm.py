@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, metric_column, metric_coverage, query
+from crmtool.grading._sql import METRIC_SOURCES, Params, label_case, metric_column, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_cell",
@@ -31,7 +31,8 @@ order_net AS (                       -- each order's net quantity over all its l
            max(CASE WHEN quantity > 0 THEN order_date END) AS order_date,
            sum(quantity) AS net_quantity,
            sum(metric_value) AS metric_value,
-           max(quantity) AS max_quantity
+           max(quantity) AS max_quantity,
+           count(metric_value) AS metric_lines, count(*) AS lines
     FROM window_lines GROUP BY customer_id, order_id
 ),
 base AS (                            -- scored set: customers with >= 1 purchase line (quantity > 0)
@@ -39,13 +40,14 @@ base AS (                            -- scored set: customers with >= 1 purchase
            CAST(CAST($as_of AS DATE) - coalesce(max(CASE WHEN net_quantity > 0 THEN order_date END),
                                                 max(order_date)) AS INTEGER) AS recency_days,
            CAST(count(*) FILTER (WHERE net_quantity > 0) AS INTEGER) AS frequency,
-           CAST(coalesce(sum(metric_value), 0) AS DOUBLE) AS monetary
+           CAST(coalesce(sum(metric_value), 0) AS DOUBLE) AS monetary,
+           sum(metric_lines) AS metric_lines, sum(lines) - sum(metric_lines) AS metric_missing_lines
     FROM order_net
     GROUP BY customer_id
     HAVING max(max_quantity) > 0
 ),
 scores AS (
-    SELECT customer_id, recency_days, frequency, monetary,
+    SELECT customer_id, recency_days, frequency, monetary, metric_lines, metric_missing_lines,
            CAST(ceil(5 * cume_dist() OVER (ORDER BY recency_days DESC)) AS INTEGER) AS r_score,
            CAST(ceil(5 * cume_dist() OVER (ORDER BY frequency)) AS INTEGER) AS f_score,
            CAST(ceil(5 * cume_dist() OVER (ORDER BY monetary)) AS INTEGER) AS m_score
@@ -67,7 +69,7 @@ SELECT customer_id, recency_days, frequency, round(monetary, 2) AS monetary, r_s
        CAST(r_score AS VARCHAR) || CAST(f_score AS VARCHAR) || CAST(m_score AS VARCHAR) AS rfm_cell,
        segment,
        {segment_label} AS segment_label,
-       r_high, f_high, m_high
+       r_high, f_high, m_high, metric_lines, metric_missing_lines
 FROM segmented
 ORDER BY monetary DESC, customer_id
 """
@@ -90,12 +92,13 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
     months = window or settings.rfm.window_months
     col = metric_column(metric)
     start = period.window_start(months)
-    missing = metric_coverage(con, metric, start, period.as_of)
     p = Params(window_start=start, as_of=period.as_of)
     whens = " ".join(f"WHEN r_high = {p(r)} AND f_high = {p(f)} AND m_high = {p(m)} THEN {p(seg)}"
                      for r, f, m, seg in SEGMENT_RULES)
     sql = SQL.format(in_window=in_window(), metric=col, segment_whens=whens, segment_label=label_case(p, "segment", labels.segments(lang)))
     table = query(con, sql, p)
+    missing = _metric_check(table, metric, start, period.as_of)
+    table = table.drop_columns(["metric_lines", "metric_missing_lines"])
     if table.num_rows == 0:
         raise AnalysisError(f"no purchases between {start} (exclusive) and {period.as_of}; "
                             "nothing to score (check --as-of / --window)")
@@ -109,6 +112,17 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
     if missing:
         lines.append(f"  {metric} is missing on some lines of {missing} customer(s); those lines count 0")
     return GradeResult("rfm", table, str(period.as_of), period.as_of, summary, lines=lines)
+
+
+def _metric_check(table, metric: str, start, as_of) -> int:
+    """None of the scored customers' lines has the metric: an error naming the column to load;
+    else the number of customers with the metric missing on some lines (they count 0 there)."""
+    import pyarrow.compute as pc
+
+    if table.num_rows and not pc.sum(table.column("metric_lines")).as_py():
+        raise AnalysisError(f"--metric {metric}: none of the order lines between {start} (exclusive) and {as_of} "
+                            f"has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose another --metric")
+    return int(pc.sum(pc.greater(table.column("metric_missing_lines"), 0)).as_py() or 0)
 
 
 def _segment_counts(table) -> dict[str, int]:
