@@ -76,6 +76,8 @@ def _register_groups() -> None:
     app.add_typer(churn.app, name="churn")
     app.add_typer(managers.app, name="managers")
     app.add_typer(sales.app, name="sales")
+    from crmtool.commands import run
+    app.add_typer(run.app, name="run")
     from crmtool.commands import data
     data.register(app)
 

@@ -17,6 +17,7 @@ saves its table as a snapshot (skipped with a notice on a read-only store) and r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import time
@@ -166,7 +167,7 @@ class Runner:
 
     def __init__(self, store: "Store | None" = None, settings: "Settings | None" = None, *, con: Any = None,
                  lang: str = "en", save: bool = True, allow_future: bool = False,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, in_transaction: bool = False) -> None:
         from crmtool.facts import install_views
 
         if store is None and con is None:
@@ -182,6 +183,9 @@ class Runner:
         self.save = save
         self.allow_future = allow_future
         self.log = log or (lambda message: None)
+        # the caller holds the store's transaction (the monthly job: loads, analyses and their
+        # snapshots commit together): snapshots are written inside it, not in one of their own
+        self.in_transaction = in_transaction
         self.cache: dict[str, Any] = {}
         install_views(self.con)
 
@@ -252,7 +256,7 @@ class Runner:
         view = f"runner_result_{result.analysis}"
         self.con.register(view, result.table)
         try:
-            with self.store.transaction() as con:
+            with contextlib.nullcontext(self.con) if self.in_transaction else self.store.transaction() as con:
                 result.snapshot_id = save_snapshot(con, result.analysis, result.period, result.as_of,
                                                    self.settings.config_hash(), view)
         finally:
