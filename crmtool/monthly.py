@@ -281,7 +281,7 @@ def _json_default(v: Any) -> Any:
 
 def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, db: str | os.PathLike[str],
                 settings: "Settings", month: str | None = None, formats: list[str] | None = None,
-                languages: list[str] | None = None, wait: float | None = None,
+                languages: list[str] | None = None, wait: float | None = None, allow_future: bool = False,
                 log: Log | None = None) -> RunRecord:
     """Run the monthly job; returns the record also written to run.json. A failure raises the
     CrmtoolError (StoreBusy: exit 3; anything else: exit 1) after run.json records it."""
@@ -310,7 +310,8 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
                 m = _month(store, month)
                 rec.month = f"{m:%Y-%m}"
                 say(f"month {rec.month}")
-                staged = _analyse_and_render(store, settings, m, formats, languages, staging, rec, say)
+                staged = _analyse_and_render(store, settings, m, formats, languages, staging, rec, say,
+                                             allow_future=allow_future)
                 if _before_commit is not None:
                     _before_commit()
             committed = True
@@ -406,7 +407,8 @@ def _month(store: "Store", month: str | None) -> dt.date:
 
 
 def _analyse_and_render(store: "Store", settings: "Settings", month: dt.date, formats: list[str],
-                        languages: list[str], staging: Path, rec: RunRecord, say: Log) -> list[Path]:
+                        languages: list[str], staging: Path, rec: RunRecord, say: Log, *,
+                        allow_future: bool = False) -> list[Path]:
     """Run the plan once per language (the first language's results are stored as snapshots; labels
     inside the tables follow the language), write the primary results as CSV tables and every report
     into ``staging``; returns the files written (relative to ``staging``)."""
@@ -419,7 +421,7 @@ def _analyse_and_render(store: "Store", settings: "Settings", month: dt.date, fo
     written: list[Path] = []
     for i, lang in enumerate(languages):
         primary = i == 0
-        runner = Runner(store, settings, lang=lang, save=primary, in_transaction=True)
+        runner = Runner(store, settings, lang=lang, save=primary, allow_future=allow_future, in_transaction=True)
         done = _run_steps(runner, steps, as_of, month, rec if primary else None, say)
         if primary:
             written += _write_tables(done, staging / "tables")
@@ -447,8 +449,9 @@ def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.da
             continue
         done.append((step, result))
         if rec is not None:
-            rec.analyses.append({"name": step.name, "period": result.period, "rows": result.table.num_rows,
-                                 "seconds": round(result.seconds, 3), "options": step.options,
+            rec.analyses.append({"name": step.name, "analysis": result.analysis, "period": result.period,
+                                 "rows": result.table.num_rows, "seconds": round(result.seconds, 3),
+                                 "options": step.options,
                                  "tables": {k: t.num_rows for k, t in result.extras.items()}})
             say(f"{step.name} {result.period}: {result.table.num_rows:,} rows ({result.seconds:.1f} s)")
     return done

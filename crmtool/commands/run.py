@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmtool.commands.common import MonthOpt, state
+from crmtool.commands.common import AllowFutureOpt, MonthOpt, state
 from crmtool.errors import CrmtoolError
 
 app = typer.Typer(help="Batch jobs for cron and the Windows Task Scheduler.", no_args_is_help=True)
@@ -40,6 +40,7 @@ def monthly(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")] = False,
     wait: Annotated[Optional[float], typer.Option("--wait", min=0, help="Seconds to wait for a busy store, then "
                                                   "exit 3 (default: the global --wait, else 30).")] = None,
+    allow_future: AllowFutureOpt = False,
 ) -> None:
     """Load what is new in the inbox (one transaction), run every analysis for the month, write every
     report to OUT/YYYY-MM/ with run.json, move the loaded files to inbox/done/YYYY-MM/.
@@ -54,7 +55,7 @@ def monthly(
     try:
         rec = run_monthly(inbox, out, db=db_path(st.db), settings=st.settings(), month=month,
                           formats=_split(formats), languages=_split(lang),
-                          wait=wait if wait is not None else st.wait, log=log)
+                          wait=wait if wait is not None else st.wait, allow_future=allow_future, log=log)
     except CrmtoolError as exc:
         if st.debug:
             import traceback

@@ -1,0 +1,265 @@
+"""`crmtool run monthly` (SPEC §5.1) as cron runs it: real processes (`python -m crmtool …`) on an inbox
+of the sample exports. A full run, a second run for the same month, a corrupt file, a busy store and a
+run killed in the middle of loading."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from crmtool.config import Settings
+from crmtool.sample import write_sample
+from crmtool.store import open_store
+
+MONTH = "2025-12"  # the sample's orders end 2025-12-31: the default month, a quarter end and December
+REQUIRED = {"grade.rfm", "grade.pareto", "grade.level", "grade.scorecard", "classify.quadrant", "churn.status",
+            "churn.warn", "churn.idle", "churn.winback", "managers.scorecard", "sales.overview", "sales.attainment",
+            "sales.freight", "sales.campaign"}
+REPORTS = [f"{stem}.zh.{fmt}" for stem in (f"monthly_{MONTH}", f"managers_{MONTH}", "managers_2025Q4",
+                                            "managers_2025") for fmt in ("xlsx", "html")]
+
+
+@pytest.fixture(scope="module")
+def sample_exports(tmp_path_factory) -> Path:
+    """The sample exports, small (60 customers, 4 managers, 2 years), written once for the module."""
+    folder = tmp_path_factory.mktemp("sample")
+    write_sample(folder, customers=60, managers=4, years=2)
+    return folder
+
+
+def inbox_of(sample: Path, where: Path) -> Path:
+    shutil.copytree(sample, where)
+    return where
+
+
+def crmtool(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "crmtool", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def status_json(db: Path, cwd: Path) -> dict:
+    p = crmtool("--db", str(db), "status", "--output", "json", cwd=cwd)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def files_in(inbox: Path) -> dict[str, bytes]:
+    return {p.relative_to(inbox).as_posix(): p.read_bytes() for p in inbox.rglob("*") if p.is_file()}
+
+
+def test_full_run_then_a_second_run_for_the_month(tmp_path, sample_exports):
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    names = sorted(files_in(inbox))
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    t0 = time.monotonic()
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    seconds = time.monotonic() - t0
+    assert p.returncode == 0, p.stderr
+    month_dir = out / MONTH
+    assert p.stdout.strip() == str(month_dir / "run.json")
+    # cron manners: every log line starts with an ISO timestamp; no colour codes
+    lines = p.stderr.splitlines()
+    assert lines and all(line[:4].isdigit() and line[10] == "T" for line in lines), p.stderr
+    assert "\x1b[" not in p.stderr
+
+    run = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
+    assert run["exit_status"] == 0 and run["error"] is None
+    assert (run["month"], run["as_of"]) == (MONTH, "2025-12-31")
+    assert run["started"] <= run["finished"] and run["version"]
+    # inputs: every sample file, loaded, and its counts are the store's batch rows
+    assert sorted(f["file"] for f in run["inputs"]) == names
+    assert all(f["status"] == "loaded" for f in run["inputs"])
+    with open_store(db, Settings(), read_only=True, wait=5) as store:
+        batches = {r[0]: r[1:] for r in store.con.execute(
+            "SELECT sha256, table_name, rows_read, accepted, rejected, batch_id FROM batches").fetchall()}
+        snapshots = {(a, p): n for a, p, n in store.con.execute(
+            "SELECT analysis, period, row_count FROM snapshots").fetchall()}
+    assert len(batches) == len(names)
+    for f in run["inputs"]:
+        assert batches[f["sha256"]] == (f["table"], f["rows"], f["accepted"], f["rejected"], f["batch_id"])
+        assert f["moved_to"] == str(inbox / "done" / MONTH / f["file"])
+    assert {f["table"] for f in run["inputs"]} == {"customers", "orders", "code_map", "managers", "plans",
+                                                   "contracts", "campaigns", "freight", "leads", "visits"}
+    # analyses: every one SPEC §5.1 lists ran, and each stored the rows run.json says
+    ran = {a["name"] for a in run["analyses"]}
+    assert REQUIRED <= ran, REQUIRED - ran
+    assert {a["period"] for a in run["analyses"] if a["name"] == "managers.scorecard"} == {MONTH, "2025Q4", "2025"}
+    assert [a["period"] for a in run["analyses"] if a["name"] == "sales.campaign"] == ["HD202502"]
+    for a in run["analyses"]:
+        assert snapshots[(a["analysis"], a["period"])] == a["rows"], a
+    # outputs: every report for xlsx and html × zh, every table, each with its size
+    outputs = {Path(o["path"]): o["bytes"] for o in run["outputs"]}
+    for name in REPORTS:
+        assert month_dir / name in outputs
+    assert any(p.parent == month_dir / "tables" for p in outputs)
+    for path, size in outputs.items():
+        assert path.is_file() and path.stat().st_size == size > 0
+    assert not list(out.glob(".partial-*"))
+    # the files moved to inbox/done/YYYY-MM/ after the commit
+    assert sorted(files_in(inbox)) == [f"done/{MONTH}/{n}" for n in names]
+    print(f"full run on the sample: {seconds:.1f} s, {len(outputs)} outputs")
+
+    # a second run for the same month: loads nothing, writes the same result tables
+    first_tables = tmp_path / "first_tables"
+    shutil.copytree(month_dir / "tables", first_tables)
+    before = status_json(db, tmp_path)
+    p2 = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    assert p2.returncode == 0, p2.stderr
+    run2 = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
+    assert run2["exit_status"] == 0 and run2["inputs"] == []
+    assert status_json(db, tmp_path) == before  # no batch, no row added
+    cmp = filecmp.dircmp(first_tables, month_dir / "tables")
+    assert sorted(os.listdir(first_tables)) == sorted(os.listdir(month_dir / "tables"))
+    _, mismatch, errors = filecmp.cmpfiles(first_tables, month_dir / "tables", cmp.common_files, shallow=False)
+    assert mismatch == [] and errors == []
+    assert [(a["name"], a["period"], a["rows"]) for a in run2["analyses"]] == [
+        (a["name"], a["period"], a["rows"]) for a in run["analyses"]]
+
+
+def test_a_corrupt_orders_file_fails_the_run_and_changes_nothing(tmp_path, sample_exports):
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    # the store holds an earlier load
+    p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    (inbox / "2025-12销售订单.csv").write_bytes(bytes(range(256)) * 64 + b"\x00\xff" * 500)
+    before_status, before_files = status_json(db, tmp_path), files_in(inbox)
+
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    assert "2025-12销售订单.csv" in p.stderr.splitlines()[-1]
+    assert status_json(db, tmp_path) == before_status  # nothing from that run in the store
+    assert files_in(inbox) == before_files  # every file still in the inbox, unchanged
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))  # month unknown: OUT/run.json
+    assert run["exit_status"] == 1 and "2025-12销售订单.csv" in run["error"]
+    statuses = {f["file"]: f["status"] for f in run["inputs"]}
+    assert statuses.pop("managers.csv") == "already loaded"
+    assert set(statuses.values()) <= {"new", "rolled back"} and "rolled back" in statuses.values()
+    print(p.stderr.splitlines()[-1])
+    assert not (out / MONTH).exists() and not list(out.glob(".partial-*"))
+
+
+def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "orders").mkdir(parents=True)
+    (inbox / "客户档案.csv").write_text("客户编码,客户名称\nC1,甲\nC2,乙\n", encoding="utf-8")
+    rows = "".join(f"A{i},1,2025-11-{1 + i % 30:02d},C{i % 2 + 1},{'五吨' if i % 10 == 0 else 3},{2400 + i}\n"
+                   for i in range(60))
+    (inbox / "orders" / "export.csv").write_text("凭证号,行号,过账日期,客户编码,数量,金额\n" + rows, encoding="utf-8")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 1
+    last = p.stderr.splitlines()[-1]
+    assert "orders/export.csv: 6 of 60 rows rejected" in last and "run.max_reject_share" in last
+    assert "'五吨': not a number" in last
+    assert status_json(db, tmp_path)["tables"]["customers"] == 0
+    assert sorted(files_in(inbox)) == ["orders/export.csv", "客户档案.csv"]
+    # with a looser share the same inbox loads (the folder named the table), and a quiet run says nothing
+    (tmp_path / "crmtool.toml").write_text("[run]\nmax_reject_share = 0.2\nformats = [\"html\"]\n", encoding="utf-8")
+    p = crmtool("--db", str(db), "--quiet", "run", "monthly", "--inbox", str(inbox), "--out", str(out),
+                "--month", "2025-11", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "" and p.stderr == ""
+    assert status_json(db, tmp_path)["tables"]["orders"] == 54
+    run = json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))
+    assert [(f["file"], f["table"], f["matched_by"]) for f in run["inputs"]] == [
+        ("orders/export.csv", "orders", "folder orders/"), ("客户档案.csv", "customers", "pattern *客户档案*")]
+    assert sorted(files_in(inbox)) == ["done/2025-11/orders/export.csv", "done/2025-11/客户档案.csv"]
+
+
+def test_a_file_that_matches_no_table_fails_the_run_naming_it(tmp_path, sample_exports):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(sample_exports / "managers.csv", inbox / "managers.csv")
+    (inbox / "说明.txt").write_text("read me", encoding="utf-8")
+    (inbox / "~$orders.xlsx").write_bytes(b"lock")  # an Office lock file is ignored, never a failure
+    p = crmtool("--db", str(tmp_path / "crm.duckdb"), "run", "monthly", "--inbox", str(inbox), "--out",
+                str(tmp_path / "out"), cwd=tmp_path)
+    assert p.returncode == 1
+    assert "说明.txt (matches no table)" in p.stderr
+    assert "~$orders.xlsx" not in p.stderr.splitlines()[-1]
+    assert sorted(files_in(inbox)) == ["managers.csv", "~$orders.xlsx", "说明.txt"]
+
+
+def test_a_busy_store_exits_3_after_wait(tmp_path, sample_exports):
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()
+    marker = tmp_path / "holding"
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time; from crmtool.store import open_store; s = open_store(sys.argv[1]); "
+                               "open(sys.argv[2], 'w').write('x'); time.sleep(60)", str(db), str(marker)])
+    try:
+        _wait_for(marker)
+        t0 = time.monotonic()
+        p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), "--wait", "1",
+                    cwd=tmp_path)
+        assert p.returncode == 3, p.stderr
+        assert time.monotonic() - t0 < 30
+        assert "in use by another crmtool process; waited 1 s" in p.stderr
+    finally:
+        holder.kill()
+        holder.wait(30)
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["exit_status"] == 3 and run["inputs"] == []
+    assert sorted(files_in(inbox)) == sorted(files_in(sample_exports))
+
+
+def test_a_run_killed_while_loading_leaves_store_and_inbox_and_the_next_run_succeeds(tmp_path, sample_exports):
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    before_status, before_files = status_json(db, tmp_path), files_in(inbox)
+    marker = tmp_path / "holding"
+    # the loader's test seam pauses inside the run's transaction after the first table's files are
+    # written (managers), before the others load: the process is killed there
+    hold = ("import pathlib, sys, time\n"
+            "import crmtool.io.load as load\n"
+            "marker = pathlib.Path(sys.argv.pop(1))\n"
+            "def hold():\n"
+            "    marker.write_text('holding')\n"
+            "    time.sleep(60)\n"
+            "load._before_commit = hold\n"
+            "from crmtool.cli import main\n"
+            "sys.argv[0] = 'crmtool'\n"
+            "main()\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(marker), "--db", str(db), "run", "monthly",
+                               "--inbox", str(inbox), "--out", str(out)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(marker)
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert status_json(db, tmp_path) == before_status
+    assert files_in(inbox) == before_files
+    assert not (out / MONTH).exists()
+
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    run = json.loads((out / MONTH / "run.json").read_text(encoding="utf-8"))
+    # the managers file was loaded before the run (same bytes): it is not loaded again, only moved
+    statuses = {f["file"]: f["status"] for f in run["inputs"]}
+    assert statuses.pop("managers.csv") == "already loaded"
+    assert set(statuses.values()) == {"loaded"}
+    assert not list(out.glob(".partial-*"))  # the killed run's staging folder (if any) is gone
+    assert sorted(files_in(inbox)) == sorted(f"done/{MONTH}/{n}" for n in before_files)
+
+
+def _wait_for(path: Path, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
