@@ -80,6 +80,8 @@ def _register_groups() -> None:
     app.add_typer(run.app, name="run")
     from crmtool.commands import data
     data.register(app)
+    from crmtool.commands import report
+    report.register(app)
 
 
 @app.callback()
