@@ -263,3 +263,48 @@ def _wait_for(path: Path, seconds: float = 120) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.05)
+
+
+def _readme_block(after: str) -> str:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index(after)
+    block = text.index("```\n", start) + 4
+    return text[block:text.index("\n```", block)].strip()
+
+
+def test_the_readme_crontab_line_works_as_written(tmp_path):
+    """The README's crontab line, run the way cron runs it (`sh -c`, a bare environment, $HOME as the
+    working folder) with its folders moved under tmp_path and the installed crmtool script."""
+    line = _readme_block("**cron**")
+    fields = line.split(None, 5)
+    assert fields[:5] == ["30", "6", "2", "*", "*"] and "%" not in line  # cron would turn % into a newline
+    srv, home = tmp_path / "srv" / "crm", tmp_path / "home"
+    home.mkdir()
+    (srv / "inbox").mkdir(parents=True)
+    p = crmtool("init", cwd=srv)  # the setup the README asks for
+    assert p.returncode == 0, p.stderr
+    (srv / "inbox" / "客户档案.csv").write_text("客户编码,客户名称\nC1,甲\nC2,乙\n", encoding="utf-8")
+    rows = "".join(f"A{i},1,2025-11-{1 + i % 30:02d},C{i % 2 + 1},3,{2400 + i}\n" for i in range(60))
+    (srv / "inbox" / "ERP订单-2025-11.csv").write_text("凭证号,行号,过账日期,客户编码,数量,金额\n" + rows,
+                                                     encoding="utf-8")
+    script = Path(sys.executable).parent / "crmtool"
+    command = fields[5].replace("/opt/crmtool/venv/bin/crmtool", str(script)).replace("/srv/crm", str(srv))
+    p = subprocess.run(["/bin/sh", "-c", command], cwd=home, env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=240)
+    log = (srv / "monthly.log").read_text(encoding="utf-8")
+    assert p.returncode == 0, log
+    assert log.splitlines()[-1] == str(srv / "reports" / "2025-11" / "run.json")
+    assert json.loads((srv / "reports" / "2025-11" / "run.json").read_text(encoding="utf-8"))["exit_status"] == 0
+    assert sorted(files_in(srv / "inbox")) == ["done/2025-11/ERP订单-2025-11.csv", "done/2025-11/客户档案.csv"]
+
+
+def test_the_readme_schtasks_line_runs_the_same_job():
+    line = _readme_block("**Windows Task Scheduler**")
+    head, _, tr = line.partition(' /TR "')
+    assert head == 'schtasks /Create /TN "crmtool monthly" /SC MONTHLY /D 2 /ST 06:30'
+    tr = tr.removesuffix('"')
+    assert len(tr) <= 261 and '"' not in tr  # schtasks' limit for /TR; no nested quotes to escape
+    cron = _readme_block("**cron**").split(None, 5)[5]
+    as_windows = (cron.replace("/opt/crmtool/venv/bin/crmtool", r"C:\crm\venv\Scripts\crmtool.exe")
+                  .replace("/srv/crm/", "C:\\crm\\"))
+    assert tr == "cmd /c " + as_windows
