@@ -163,3 +163,21 @@ def test_a_quarter_or_year_after_the_data_is_refused(db):
     assert r.exit_code == 1 and "orders end 2024-12-31" in r.stderr
     r = invoke(db, "managers", "scorecard", "--quarter", "2024Q4")
     assert r.exit_code == 0, r.output
+
+
+def test_ids_and_numbers_never_wrap_on_a_narrow_terminal():
+    import pyarrow as pa
+    from rich.console import Console
+
+    from crmtool.commands.common import _rich_table
+
+    table = pa.table({"customer_id": ["0100013115", "0100016364"], "name": ["薛城华信水泥有限公司" * 2, "甲"],
+                      "volume": [12345.678, 0.5], "baseline": [45678.9, 1.0], "breach_streak": [3, 1],
+                      "notify": ["M004; 副主任", "M004"], "level": ["gold", "ordinary"]})
+    console = Console(width=60, record=True, force_terminal=False)
+    console.print(_rich_table(table, title="t", limit=0, width=60))
+    text = console.export_text()
+    # every id and number appears whole on one line; the columns that did not fit are named
+    for token in ("0100013115", "0100016364", "12,345.68"):
+        assert token in text, (token, text)
+    assert "4 more columns: baseline, breach_streak, notify, level" in text.replace("\n", " ").replace("   ", " ")
