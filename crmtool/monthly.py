@@ -180,6 +180,7 @@ def plan(con, month: dt.date) -> list[Step]:
     Tables the SPEC makes optional (freight, campaigns, managers, expected volumes) skip their analysis
     when they hold nothing for M, with the reason in run.json."""
     from crmtool.facts import month_end
+    from crmtool.reports import DEFAULT_OPTIONS  # the options the reports ask for (the pivot's trend by category)
 
     label = f"{month:%Y-%m}"
     first, last = month, month_end(month)
@@ -202,7 +203,7 @@ def plan(con, month: dt.date) -> list[Step]:
                           unless=no_managers, why=why_managers))
     steps += [
         Step("sales.overview"),
-        Step("sales.pivot", {"by": "month,category", "measure": "volume"}, required=False),
+        Step("sales.pivot", dict(DEFAULT_OPTIONS.get("sales.pivot", {})), required=False),
         Step("sales.attainment", unless="SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE expected_volume > 0)",
              why="no archive customer has an expected volume (购油量预判值)"),
         Step("sales.freight", {"first": label, "last": label},
@@ -497,49 +498,20 @@ def _report_sets(con, done: list[tuple[Step, "Result"]]) -> dict[str, dict[str, 
 
 def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.date, formats: list[str],
                    lang: str, staging: Path, skipped: list[dict[str, Any]]) -> list[Path]:
-    meta = _meta(store, month, skipped)
+    """Every report of the month in ``lang`` and each of ``formats`` (crmtool.reports renders them)."""
+    from crmtool import reports
+    from crmtool.facts import month_end
+
     written = []
     for stem, results in _report_sets(store.con, done).items():
         kind = "monthly" if stem == "monthly" else "managers"
-        name = stem if stem != "monthly" else f"monthly_{month:%Y-%m}"
+        name = f"monthly_{month:%Y-%m}" if stem == "monthly" else stem
+        meta = reports.meta_for(store, results, month=f"{month:%Y-%m}", as_of=month_end(month),
+                                skipped={s["name"]: s["reason"] for s in skipped} or None)
         for fmt in formats:
-            path = staging / f"{name}.{lang}.{fmt}"
-            written.append(_render(kind, results, fmt=fmt, lang=lang, path=path, meta=meta).relative_to(staging))
+            path = reports.render(kind, results, fmt=fmt, lang=lang, path=staging / f"{name}.{lang}.{fmt}", meta=meta)
+            written.append(Path(path).relative_to(staging))
     return written
-
-
-def _meta(store: "Store", month: dt.date, skipped: list[dict[str, Any]]) -> dict[str, Any]:
-    from crmtool.facts import month_end
-
-    last_order, last_load = store.con.execute(
-        "SELECT (SELECT max(order_date) FROM orders), (SELECT max(loaded_at) FROM batches)").fetchall()[0]
-    return {"as_of": month_end(month), "month": f"{month:%Y-%m}", "last_order_date": last_order,
-            "last_load_time": last_load, "store": store.path, "settings": store.settings,
-            "skipped": {s["name"]: s["reason"] for s in skipped}}
-
-
-def _render(kind: str, results: dict[str, "Result"], *, fmt: str, lang: str, path: Path,
-            meta: dict[str, Any]) -> Path:
-    """One report file. (The switch to crmtool.reports.render.)"""
-    from crmtool.reports.output import write_workbook
-
-    if fmt == "xlsx":
-        tables = {f"{r.analysis}" + ("" if k == r.analysis else f"_{k}"): t
-                  for r in results.values() for k, t in r.tables.items()}
-        return write_workbook(tables, path)
-    import html
-
-    parts = [f"<h1>{html.escape(kind)} {html.escape(str(meta.get('month')))}</h1>"]
-    for r in results.values():
-        for k, t in r.tables.items():
-            parts.append(f"<h2>{html.escape(r.analysis)} {html.escape(k)}</h2><table>")
-            parts.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in t.column_names) + "</tr>")
-            for row in t.to_pylist():
-                parts.append("<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>"
-                                              for v in row.values()) + "</tr>")
-            parts.append("</table>")
-    path.write_text("<!doctype html><meta charset=utf-8>" + "".join(parts), encoding="utf-8")
-    return path
 
 
 def _publish(staging: Path, target: Path, staged: list[Path]) -> list[dict[str, Any]]:
