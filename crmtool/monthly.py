@@ -515,7 +515,10 @@ def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.
 
 
 def _publish(staging: Path, target: Path, staged: list[Path]) -> list[dict[str, Any]]:
-    """Move the staged outputs into ``target`` (each file replaced as one rename)."""
+    """Move the staged outputs into ``target`` (each file replaced as one rename). ``tables/`` belongs
+    to the job: it is replaced whole, so no table of an earlier run for the month is left over."""
+    if (staging / "tables").is_dir():
+        shutil.rmtree(target / "tables", ignore_errors=True)
     outputs = []
     for rel in staged:
         dest = target / rel
