@@ -166,14 +166,41 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
     # with a looser share the same inbox loads (the folder named the table), and a quiet run says nothing
     (tmp_path / "crmtool.toml").write_text("[run]\nmax_reject_share = 0.2\nformats = [\"html\"]\n", encoding="utf-8")
     p = crmtool("--db", str(db), "--quiet", "run", "monthly", "--inbox", str(inbox), "--out", str(out),
-                "--month", "2025-11", cwd=tmp_path)
+                "--month", "2025-11", "--lang", "en,zh", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert p.stdout == "" and p.stderr == ""
     assert status_json(db, tmp_path)["tables"]["orders"] == 54
     run = json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))
+    # formats from the config, languages from the command line; no managers: no managers report
+    assert sorted(Path(o["path"]).name for o in run["outputs"] if Path(o["path"]).parent.name == "2025-11") == [
+        "monthly_2025-11.en.html", "monthly_2025-11.zh.html"]
+    skipped = {s["name"]: s["reason"] for s in run["skipped"]}
+    assert skipped["managers.scorecard"].startswith("no managers")
+    assert skipped["sales.freight"] == "no freight bills in 2025-11"
     assert [(f["file"], f["table"], f["matched_by"]) for f in run["inputs"]] == [
         ("orders/export.csv", "orders", "folder orders/"), ("客户档案.csv", "customers", "pattern *客户档案*")]
     assert sorted(files_in(inbox)) == ["done/2025-11/orders/export.csv", "done/2025-11/客户档案.csv"]
+
+
+def test_a_failing_analysis_rolls_the_loads_back(tmp_path):
+    """Orders without amounts: RFM by amount (the default metric) cannot run, so nothing loads."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "客户档案.csv").write_text("客户编码,客户名称\nC1,甲\nC2,乙\n", encoding="utf-8")
+    rows = "".join(f"A{i},1,2025-11-{1 + i % 30:02d},C{i % 2 + 1},3\n" for i in range(60))
+    (inbox / "订单.csv").write_text("凭证号,行号,过账日期,客户编码,数量\n" + rows, encoding="utf-8")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    before_files = files_in(inbox)
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 1
+    assert "error: grade.rfm: --metric amount" in p.stderr.splitlines()[-1]
+    tables = status_json(db, tmp_path)["tables"]
+    assert tables["orders"] == tables["customers"] == 0
+    assert files_in(inbox) == before_files
+    run = json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))  # the month was known
+    assert run["exit_status"] == 1 and run["error"].startswith("grade.rfm: ")
+    assert [f["status"] for f in run["inputs"]] == ["rolled back", "rolled back"]
+    assert run["outputs"] == [] and not (out / "2025-11" / "tables").exists()
 
 
 def test_a_file_that_matches_no_table_fails_the_run_naming_it(tmp_path, sample_exports):
