@@ -426,7 +426,10 @@ def _analyse_and_render(store: "Store", settings: "Settings", month: dt.date, fo
         done = _run_steps(runner, steps, as_of, month, rec if primary else None, say)
         if primary:
             written += _write_tables(done, staging / "tables")
-        written += _write_reports(store, done, month, formats, lang, staging, rec.skipped)
+        t0 = time.monotonic()
+        reports = _write_reports(store, done, month, formats, lang, staging, rec.skipped)
+        say(f"wrote {len(reports)} report(s) in {lang} ({time.monotonic() - t0:.1f} s)")
+        written += reports
     return written
 
 
