@@ -208,7 +208,9 @@ def manager_scorecard(con, period: Period, settings: Settings, cp: CalendarPerio
     Extras after the SPEC columns: grade_label, held_start, leads_converted (in P), development,
     volume_ly, volume_prev, ytd_volume_ly, the four factor scores p(x) and the period label."""
     install_views(con)
-    w = normalised(settings.managers.weights, FACTORS, "managers.weights")
+    normalised(settings.managers.weights, FACTORS, "managers.weights")  # refuses unknown keys and all zero
+    # SPEC §4.9: score = Σ weight · p(x) with the weights as configured (not rescaled to sum to 1)
+    w = {k: float(settings.managers.weights.get(k, 0.0)) for k in FACTORS}
     ly, prev = cp.last_year, cp.previous
     ytd_start, _ = cp.ytd
     ytd_ly_start, ytd_ly_end = cp.ytd_last_year

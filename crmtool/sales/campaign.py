@@ -119,7 +119,7 @@ sensitivities AS (
 
 CAMPAIGN_SQL = """
 WITH {ctes}
-SELECT w.campaign_id, g.grp AS "group", coalesce(g.customers, 0) AS customers,
+SELECT w.campaign_id, k.grp AS "group", coalesce(g.customers, 0) AS customers,  -- named even when empty
        g.mean_w, g.mean_b, g.mean_y, g.profit_w, g.profit_b, g.profit_y,
        CASE WHEN g.mean_b > 0 THEN g.mean_w / g.mean_b - 1 END AS lift_before,
        e.did, e.did_yoy, e.did * e.targets AS incremental,
