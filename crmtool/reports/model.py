@@ -36,6 +36,9 @@ MONEY_COLUMNS = frozenset({"monetary", "gross_profit", "cost", "ytd_cost", "prof
                            "metric_value_amount"})
 DEC2_COLUMNS = frozenset({"cost_per_ton", "did", "did_yoy", "cycle_days", "lead_days", "expected_purchases",
                           "recency_weeks", "age_weeks", "avg_distance_km"})
+COUNT_COLUMNS = frozenset({"held", "held_change", "held_start", "buying", "new_customers", "customers", "trips",
+                           "under_count", "targets", "campaigns", "leads_converted", "development", "warned",
+                           "churned", "hits", "customer_months", "months", "key_customers"})
 PLAIN_INT_COLUMNS = frozenset({"rank", "r_score", "f_score", "m_score", "idle_months", "breach_streak",
                                "decline_streak", "purchase_months", "idle_months_before", "returns", "days"})
 # per analysis: columns whose meaning differs from the default (the balanced scorecard's indicators are
@@ -43,6 +46,8 @@ PLAIN_INT_COLUMNS = frozenset({"rank", "r_score", "f_score", "m_score", "idle_mo
 FORMAT_OVERRIDES: dict[str, dict[str, str]] = {
     "grade.scorecard": {"completion": SCORE100, "balance": SCORE100, "volume": SCORE100, "special": SCORE100,
                         "total": SCORE100},
+    # the printed managers sheet: whole tons keep 28 columns readable on one A4 landscape page
+    "managers.scorecard": {"volume": INT, "plan": INT, "ytd_volume": INT, "ytd_plan": INT, "lead_days": "0.0"},
 }
 # columns never shown (helpers; *_label columns are replaced by labelling the id column in the chosen language)
 HIDDEN = frozenset({"r_high", "f_high", "m_high", "p_volume", "p_completion", "p_retention", "p_development",
@@ -190,6 +195,8 @@ def column_format(name: str, key: str, arrow_type: "pa.DataType") -> str:
         return DATE
     if key in PCT_COLUMNS:
         return PCT
+    if key in COUNT_COLUMNS:
+        return INT
     if key in SCORE1_COLUMNS:
         return SCORE1
     if key in SCORE100_COLUMNS:

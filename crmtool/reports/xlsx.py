@@ -22,7 +22,6 @@ from crmtool.reports.model import DATE, PCT, TEXT, Chart, Document, TableBlock
 
 HEADER_FILL = "1F4E78"
 SEVERITY_FILLS = {"high": "F8696B", "medium": "FFB266", "low": "FFEB84"}
-CHART_ROWS = 22  # rows between two charts on the charts sheet
 MAX_WIDTH = 48
 
 
@@ -109,7 +108,8 @@ def _print_setup(ws, *, title: str, header_rows: str | None = "1:1", one_page: b
     ws.page_setup.fitToHeight = 1 if one_page else 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
     if header_rows:
         ws.print_title_rows = header_rows
     ws.oddHeader.center.text = title.replace("&", "&&")
@@ -185,17 +185,20 @@ def _write_table(doc: Document, block: TableBlock, ws) -> None:
 
     st = _Styles(ws)
     n, m = block.rows.num_rows, len(block.columns)
-    # widths first (column dimensions must precede the rows in a streamed sheet)
+    # widths first (column dimensions must precede the rows in a streamed sheet); headers wrap
     sample = block.rows.slice(0, 300)
+    header_lines = 1
     for j, col in enumerate(block.columns, start=1):
         values = sample.column(j - 1).to_pylist() if m else []
-        need = min(display_width(col.label), 18) + 2
+        need = 0
         for v in values:
-            if v is None:
-                continue
-            shown = _shown_width(v, col.fmt)
-            need = max(need, shown + 2)
-        ws.column_dimensions[get_column_letter(j)].width = min(MAX_WIDTH, max(7, need))
+            if v is not None:
+                need = max(need, _shown_width(v, col.fmt))
+        head = display_width(col.label)
+        width = min(MAX_WIDTH, max(6, need + 2, min(head, 10 if block.compact else 14) + 2))
+        header_lines = max(header_lines, -(-head // max(1, int(width) - 1)))
+        ws.column_dimensions[get_column_letter(j)].width = width
+    ws.row_dimensions[1].height = 15 * min(header_lines, 4) + 2
     ws.freeze_panes = "B2" if block.columns and block.columns[0].key in ("customer_id", "manager_id") else "A2"
     _print_setup(ws, title=f"{doc.title} — {block.title}", one_page=block.compact and n <= 60)
     ws.append([st.header(c.label) for c in block.columns])
@@ -278,19 +281,36 @@ def _write_charts(doc: Document, charts: list[Chart], ws, data_ws) -> None:
         row += xl[1]
         data_ws.append([])
         row += 1
-        anchors.append((xl[0], f"A{i * CHART_ROWS + 2}", first))
-    for i, chart in enumerate(charts):
+        anchors.append(xl[0])
+    from openpyxl.worksheet.pagebreak import Break
+
+    at = 1
+    for chart, xl in zip(charts, anchors):
+        rows = int(xl.height / 0.53) + 3  # a default row is 0.53 cm high
+        if at > 1:
+            ws.row_breaks.append(Break(id=at - 1))  # one chart a printed page
         ws.append([st.cell(chart.title, font=st.section_font)])
-        for _ in range(CHART_ROWS - 1):
+        ws.add_chart(xl, f"A{at + 1}")
+        for _ in range(rows - 1):
             ws.append([])
-    for xl, anchor, _ in anchors:
-        ws.add_chart(xl, anchor)
+        at += rows
+
+
+def _font(size: int):
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Paragraph, ParagraphProperties
+
+    cp = CharacterProperties(sz=size)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=cp), endParaRPr=cp)])
 
 
 def _native_chart(chart: Chart, ws, st: _Styles, row: int):
     """Write the chart's data from ``row`` on and return (openpyxl chart, rows used)."""
     from openpyxl.chart import BarChart, LineChart, Reference, ScatterChart
     from openpyxl.chart import Series as XSeries
+    from openpyxl.chart.shapes import GraphicalProperties
+
+    from crmtool.reports.svg import PALETTE
 
     if chart.kind in ("scatter", "curve"):
         longest = max((len(s.y) for s in chart.series), default=0)
@@ -312,13 +332,18 @@ def _native_chart(chart: Chart, ws, st: _Styles, row: int):
             xs = Reference(ws, min_col=2 * k + 1, min_row=row + 1, max_row=row + len(s.y))
             ys = Reference(ws, min_col=2 * k + 2, min_row=row + 1, max_row=row + len(s.y))
             ser = XSeries(ys, xs, title=s.name)
+            color = PALETTE[k % len(PALETTE)].lstrip("#")
             if chart.kind == "scatter":
                 ser.marker.symbol = "circle"
                 ser.marker.size = 4
+                ser.marker.graphicalProperties = GraphicalProperties(solidFill=color)
+                ser.marker.graphicalProperties.line.solidFill = color
                 ser.graphicalProperties.line.noFill = True
             else:
                 ser.marker.symbol = "none"
                 ser.smooth = False
+                ser.graphicalProperties.line.solidFill = color if k == 0 else "888888"
+                ser.graphicalProperties.line.width = 28575 if k == 0 else 12700
                 if k > 0:
                     ser.graphicalProperties.line.dashStyle = "dash"
             xl.series.append(ser)
@@ -338,18 +363,27 @@ def _native_chart(chart: Chart, ws, st: _Styles, row: int):
             xl.gapWidth = 60
             if chart.kind == "barh":
                 xl.x_axis.scaling.orientation = "maxMin"  # the first (best) on top
+                xl.y_axis.crosses = "max"  # … and the value axis below
+            xl.x_axis.tickLblSkip = 1  # every category named
         data = Reference(ws, min_col=2, max_col=1 + len(chart.series), min_row=row, max_row=row + n)
         cats = Reference(ws, min_col=1, min_row=row + 1, max_row=row + n)
         xl.add_data(data, titles_from_data=True)
         xl.set_categories(cats)
-        if chart.kind == "line":
-            for ser in xl.series:
+        for k, ser in enumerate(xl.series):
+            color = PALETTE[k % len(PALETTE)].lstrip("#")
+            if chart.kind == "line":
                 ser.marker.symbol = "circle"
                 ser.marker.size = 5
+                ser.marker.graphicalProperties = GraphicalProperties(solidFill=color)
+                ser.graphicalProperties.line.solidFill = color
+                ser.graphicalProperties.line.width = 22225
                 ser.smooth = False
+            else:
+                ser.graphicalProperties.solidFill = color
         rows_used = n + 1
         if chart.kind == "barh" and n > 12:
-            xl.height = min(7.5 + 0.45 * (n - 12), 20)
+            xl.height = min(3 + 0.4 * n, 15)
+            xl.x_axis.txPr = _font(700)  # small enough that every name fits
     xl.title = chart.title
     xl.x_axis.title = chart.x_title or None
     xl.y_axis.title = chart.y_title or None
