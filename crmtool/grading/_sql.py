@@ -95,9 +95,9 @@ def label_case(p: Params, column: str, mapping: dict[str, str]) -> str:
     return f"CASE CAST({column} AS VARCHAR) {parts} ELSE CAST({column} AS VARCHAR) END"
 
 
-def normalised(weights: dict[str, float], names: Sequence[str], where: str) -> dict[str, float]:
-    """The weights for ``names`` scaled to sum to 1 (SPEC's defaults already do); unknown keys and an
-    all-zero set are refused."""
+def checked_weights(weights: dict[str, float], names: Sequence[str], where: str) -> dict[str, float]:
+    """The weights for ``names`` as configured (SPEC: Σ weight · p; the defaults sum to 1, a user's
+    need not); unknown keys and an all-zero set are refused."""
     from crmtool.errors import ConfigError
 
     unknown = sorted(set(weights) - set(names))
@@ -106,7 +106,7 @@ def normalised(weights: dict[str, float], names: Sequence[str], where: str) -> d
     total = sum(float(weights.get(n, 0.0)) for n in names)
     if total <= 0:
         raise ConfigError(f"{where}: the weights must not all be zero")
-    return {n: float(weights.get(n, 0.0)) / total for n in names}
+    return {n: float(weights.get(n, 0.0)) for n in names}
 
 
 def percentile_score(column: str, alias: str) -> str:

@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import (Params, label_case, normalised, percentile_score, query, tier_case,
+from crmtool.grading._sql import (Params, label_case, checked_weights, percentile_score, query, tier_case,
                                   tier_order_case)
 from crmtool.grading.classes import classes_ctes
 from crmtool.grading.result import GradeResult
@@ -90,7 +90,7 @@ def level(con, period: Period, settings: Settings, *, window: int | None = None,
 
     Factors are scored ``p(x)`` over the customers whose factor is known (a null factor — no gross
     profit, no annual demand — scores 0 and does not take a place in the others' percentiles);
-    composite = Σ weight · p with the ``[level.weights]`` scaled to sum to 1. Levels by quota on the
+    composite = Σ weight · p with the ``[level.weights]`` as configured. Levels by quota on the
     composite (rank by composite desc, ties by customer_id). change compares with the archive
     level: ``new`` when the archive has no level or one outside the scheme. Extras: rank,
     level_label, key_customer, the raw factors, demand_class, mobile, loyalty (SPEC §4.11) and
@@ -99,7 +99,7 @@ def level(con, period: Period, settings: Settings, *, window: int | None = None,
     install_views(con)
     months = window or settings.level.window_months
     tiers = settings.level.effective_tiers()
-    w = normalised(settings.level.weights, FACTORS, "level.weights")
+    w = checked_weights(settings.level.weights, FACTORS, "level.weights")
     start = period.window_start(months)
     p = Params(window_start=start, as_of=period.as_of, **{f"w_{k}": v for k, v in w.items()})
     classes = classes_ctes(p, period, settings, months)

@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, normalised, percentile_score, query
+from crmtool.grading._sql import Params, label_case, checked_weights, percentile_score, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "value_score", "fit_score", "quadrant", "service_tier"]
@@ -90,7 +90,7 @@ ORDER BY value_score DESC, customer_id
 def quadrant(con, period: Period, settings: Settings, *, window: int | None = None, lang: str = "en") -> GradeResult:
     """Value × fit quadrants for every archive customer and every customer with orders in the window.
 
-    value_score = 100 · Σ w · part with ``[quadrant.weights]`` scaled to sum to 1: p(gross profit in
+    value_score = 100 · Σ w · part with the ``[quadrant.weights]`` as configured: p(gross profit in
     the window) and p(annual_demand) over the customers where they are known (unknown → 0),
     min(fulfilment, 1) (volume in the window / volume of contracts overlapping it; no contract → 0),
     reputation / 100 (missing → 0). fit_score is the mean of the fit scores given; none → null →
@@ -101,7 +101,7 @@ def quadrant(con, period: Period, settings: Settings, *, window: int | None = No
     install_views(con)
     qs = settings.quadrant
     months = window or qs.window_months
-    w = normalised(qs.weights, VALUE_PARTS, "quadrant.weights")
+    w = checked_weights(qs.weights, VALUE_PARTS, "quadrant.weights")
     start = period.window_start(months)
     p = Params(window_start=start, as_of=period.as_of, value_cut=qs.value_cut, fit_cut=qs.fit_cut,
                **{f"w_{k}": v for k, v in w.items()})

@@ -9,7 +9,7 @@ from crmtool.config import Settings, SpecialPeriod
 from crmtool.errors import AnalysisError, ConfigError, UsageError
 from crmtool.facts import Period, add_months, install_views, month_end, parse_quarter, parse_year
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, normalised, query, tier_case
+from crmtool.grading._sql import Params, label_case, checked_weights, query, tier_case
 from crmtool.grading.result import GradeResult
 
 INDICATORS = ("completion", "balance", "volume", "special")
@@ -197,7 +197,7 @@ def scorecard(con, period: Period, settings: Settings, *, quarter: str | None = 
     if quarter and year:
         raise UsageError("give --quarter or --year, not both")
     install_views(con)
-    w = normalised(settings.scorecard.weights, INDICATORS, "scorecard.weights")
+    w = checked_weights(settings.scorecard.weights, INDICATORS, "scorecard.weights")
     if quarter:
         first, last = parse_quarter(quarter)
         label = f"{first.year}Q{(first.month - 1) // 3 + 1}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, add_months, install_views
-from crmtool.grading._sql import Params, label_case, normalised, percentile_score, query, tier_case
+from crmtool.grading._sql import Params, label_case, checked_weights, percentile_score, query, tier_case
 from crmtool.sales.periods import CalendarPeriod
 
 COLUMNS = ["manager_id", "name", "team", "region", "held", "held_change", "held_share", "buying", "buying_ratio",
@@ -208,9 +208,8 @@ def manager_scorecard(con, period: Period, settings: Settings, cp: CalendarPerio
     Extras after the SPEC columns: grade_label, held_start, leads_converted (in P), development,
     volume_ly, volume_prev, ytd_volume_ly, the four factor scores p(x) and the period label."""
     install_views(con)
-    normalised(settings.managers.weights, FACTORS, "managers.weights")  # refuses unknown keys and all zero
     # SPEC §4.9: score = Σ weight · p(x) with the weights as configured (not rescaled to sum to 1)
-    w = {k: float(settings.managers.weights.get(k, 0.0)) for k in FACTORS}
+    w = checked_weights(settings.managers.weights, FACTORS, "managers.weights")
     ly, prev = cp.last_year, cp.previous
     ytd_start, _ = cp.ytd
     ytd_ly_start, ytd_ly_end = cp.ytd_last_year
