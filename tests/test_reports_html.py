@@ -1,0 +1,160 @@
+"""HTML reports (SPEC §5): one self-contained page, offline, escaped, sortable, with the same tables."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from typer.testing import CliRunner
+
+from crmtool import reports
+from crmtool.cli import app
+from crmtool.config import Settings
+from crmtool.runner import Runner
+from crmtool.store import open_store
+from tests.reports_fixtures import FORMULA_NAME, SCRIPT_NAME, report_store  # noqa: F401
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str, str]] = []
+        self.tags: list[str] = []
+        self.scripts = 0
+        self.ids: set[str] = set()
+        self.tables: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag == "script":
+            self.scripts += 1
+        for k, v in attrs:
+            if k in ("src", "href", "xlink:href", "action", "data", "poster", "srcset") and v is not None:
+                self.urls.append((tag, k, v))
+            if k == "id":
+                self.ids.add(v)
+
+
+@pytest.fixture(scope="module")
+def pages(report_store, tmp_path_factory):  # noqa: F811
+    db, formula_id, script_id = report_store
+    out = tmp_path_factory.mktemp("html")
+    with open_store(db, Settings()) as store:
+        results = reports.collect(Runner(store, Settings()), "monthly")
+        meta = reports.meta_for(store, results)
+        paths = {lang: reports.render("monthly", results, fmt="html", lang=lang, path=out / f"monthly.{lang}.html",
+                                      meta=meta) for lang in ("en", "zh")}
+        paths["customer"] = reports.customer_page(store, script_id, fmt="html", lang="zh", path=out / "c.html")
+    return results, paths
+
+
+def _parse(text: str) -> _Collect:
+    p = _Collect()
+    p.feed(text)
+    return p
+
+
+def test_no_network_reference_of_any_kind(pages):
+    _, paths = pages
+    for path in paths.values():
+        text = path.read_text(encoding="utf-8")
+        p = _parse(text)
+        for tag, attr, url in p.urls:
+            assert url.startswith("#"), (path.name, tag, attr, url)  # only in-page anchors
+        assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", text, re.I), path.name
+        assert not re.search(r"url\(\s*['\"]?(?!#)", text)  # only url(#clip) inside the SVG
+        assert "@import" not in text and "<link" not in text.lower()
+        assert "<iframe" not in text.lower() and "<img" not in text.lower()
+
+
+def test_names_from_the_inputs_are_escaped(pages):
+    _, paths = pages
+    for key in ("en", "customer"):
+        text = paths[key].read_text(encoding="utf-8")
+        assert SCRIPT_NAME not in text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        assert _parse(text).scripts == 1  # the page's own sort script only
+    text = paths["en"].read_text(encoding="utf-8")
+    assert "=HYPERLINK(&#34;http://x&#34;,&#34;y&#34;)" in text or "=HYPERLINK(&quot;http://x&quot;" in text
+
+
+def test_contents_link_every_section_table_and_chart(pages):
+    _, paths = pages
+    text = paths["zh"].read_text(encoding="utf-8")
+    p = _parse(text)
+    anchors = {url[1:] for _, attr, url in p.urls if attr == "href" and url.startswith("#")}
+    assert anchors and anchors <= p.ids
+    for title in ("客户定级建议", "购油预警", "客户经理评价", "直分销销量概览", "目录", "摘要"):
+        assert title in text
+    assert text.count("<svg") == 8  # levels, segments, Lorenz, quadrant, status, idle, ranking, trend
+    assert text.count('class="data sortable"') >= 20
+    assert "@media print" in text and "Noto Sans CJK SC" in text and "Microsoft YaHei" in text
+
+
+def test_tables_show_the_result_rows_formatted(pages):
+    results, paths = pages
+    text = paths["en"].read_text(encoding="utf-8")
+    pareto = results["grade.pareto"].table.to_pylist()
+    first = pareto[0]
+    assert f"{first['share'] * 100:.1f}%" in text
+    r = results["managers.scorecard"].table.to_pylist()[0]
+    assert f"{r['score']:.3f}" in text
+    # the same numbers in both languages: every formatted number of the English page is on the Chinese one
+    zh = paths["zh"].read_text(encoding="utf-8")
+    nums = lambda t: re.findall(r'<td class="n[^"]*">([^<]+)</td>', t)  # noqa: E731
+    assert nums(text) == nums(zh)
+
+
+def test_customer_page_masks_the_phone_and_says_when_history_is_short(report_store, tmp_path):  # noqa: F811
+    db, formula_id, _ = report_store
+    with open_store(db, Settings(), read_only=True) as store:
+        phone = store.con.execute("SELECT phone FROM customers WHERE customer_id = ?", [formula_id]).fetchall()[0][0]
+        masked = reports.customer_page(store, formula_id, fmt="html", lang="en", path=tmp_path / "a.html")
+        shown = reports.customer_page(store, formula_id, fmt="html", lang="en", path=tmp_path / "b.html",
+                                      show_contacts=True)
+        n_level = store.con.execute("SELECT count(DISTINCT as_of) FROM snapshots WHERE analysis = 'level'"
+                                    ).fetchall()[0][0]
+    a, b = masked.read_text(encoding="utf-8"), shown.read_text(encoding="utf-8")
+    if phone:
+        digits = re.sub(r"\D", "", phone)
+        assert digits not in a and f"{digits[:3]}****{digits[-4:]}" in a
+        assert phone in b
+    assert ("Fewer than two level snapshots" in a) == (n_level < 2)
+    assert a.count("<svg") == 1 and "Monthly volume by category" in a
+
+
+def test_cli_writes_each_kind(report_store, tmp_path):  # noqa: F811
+    db, formula_id, _ = report_store
+    runner = CliRunner()
+    for kind, ext in (("managers", "xlsx"), ("churn", "html"), ("grading", "html"), ("sales", "xlsx")):
+        out = tmp_path / f"{kind}.{ext}"
+        r = runner.invoke(app, ["--db", str(db), "report", kind, "--format", ext, "--lang", "zh", "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        assert out.stat().st_size > 1000
+    r = runner.invoke(app, ["--db", str(db), "report", "customer", "--id", formula_id, "-o", str(tmp_path / "c.html")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["--db", str(db), "report", "customer", "-o", str(tmp_path / "c.html")])
+    assert r.exit_code == 2 and "--id" in r.output
+    r = runner.invoke(app, ["--db", str(db), "report", "nonsense", "-o", str(tmp_path / "x.html")])
+    assert r.exit_code == 2
+    r = runner.invoke(app, ["--db", str(db), "report", "managers", "-o", str(tmp_path / "x.pdf")])
+    assert r.exit_code == 2 and "xlsx or html" in r.output
+    r = runner.invoke(app, ["--db", str(db), "report", "managers", "--quarter", "2025Q3", "-o",
+                            str(tmp_path / "q.xlsx")])
+    assert r.exit_code == 0, r.output
+
+
+def test_collect_skips_an_analysis_with_nothing_to_work_on(report_store, tmp_path):  # noqa: F811
+    db, _, _ = report_store
+    with open_store(db, Settings()) as store:
+        store.con.execute("CREATE TEMP TABLE saved_campaigns AS SELECT * FROM campaigns")
+        store.con.execute("DELETE FROM campaigns")
+        try:
+            results = reports.collect(Runner(store, Settings()), "sales")
+        finally:
+            store.con.execute("INSERT INTO campaigns SELECT * FROM saved_campaigns")
+        path = reports.render("sales", results, fmt="html", lang="en", path=tmp_path / "s.html",
+                              meta=reports.meta_for(store, results))
+    assert "sales.campaign" in results.skipped and "sales.campaign" not in results
+    assert "Not shown" in path.read_text(encoding="utf-8")
