@@ -62,7 +62,9 @@ ORDER BY customer_id
 GROUPS_SQL = """
 WITH {classes}, {base},
 grouped AS (
-    SELECT {key} AS group_key, count(*) AS customers, sum(expected) AS expected, sum(actual) AS actual,
+    SELECT {key} AS group_key, count(*) AS customers,      -- exact sums: the same whatever the row order
+           CAST(sum(CAST(expected AS DECIMAL(38, 9))) AS DOUBLE) AS expected,
+           CAST(sum(CAST(actual AS DECIMAL(38, 9))) AS DOUBLE) AS actual,
            count(*) FILTER (WHERE under_target) AS under_count
     FROM attainment_rows
     GROUP BY {key}
