@@ -9,7 +9,8 @@ import typer
 from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, render, render_result,
                                      run_command, stdout_is_terminal)
 
-app = typer.Typer(help="Churn: status, early warning, idle monitoring, win-back, backtest.", no_args_is_help=True)
+app = typer.Typer(help="Churn: status, early warning, idle monitoring, win-back, backtest, purchase probability (BG/NBD).",
+                  no_args_is_help=True)
 
 # what a manager reads first on a terminal: who, how bad, then the numbers
 WARN_TERMINAL_FIRST = ("customer_id", "name", "severity_label", "severity", "breach_streak", "volume", "baseline",
