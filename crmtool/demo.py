@@ -13,8 +13,9 @@ from crmtool.errors import AnalysisError
 
 
 def run_demo(out: Path, *, settings: Settings | None = None, seed: int = 7,
-             log: Callable[[str], None] | None = None) -> Iterator[tuple[str, Path]]:
-    """Yield (label, path) for every file written. The store is rebuilt from scratch each run."""
+             log: Callable[[str], None] | None = None, reports: bool = True) -> Iterator[tuple[str, Path]]:
+    """Yield (label, path) for every file written. The store is rebuilt from scratch each run.
+    ``reports=False`` leaves the reports out (result tables only)."""
     from crmtool.io.load import load_files
     from crmtool.reports.output import write_table, write_workbook
     from crmtool.sample import write_sample
@@ -59,7 +60,8 @@ def run_demo(out: Path, *, settings: Settings | None = None, seed: int = 7,
             by_name[name] = result
             for key, table in result.tables.items():
                 results[f"{name.replace('.', '_')}" + ("" if key == result.analysis else f"_{key}")] = table
-        yield from _reports(store, settings, by_name, skipped, out / "reports", say)
+        if reports:
+            yield from _reports(store, settings, by_name, skipped, out / "reports", say)
     results_dir = out / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     for name, table in results.items():

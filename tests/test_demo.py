@@ -14,13 +14,13 @@ runner = CliRunner()
 
 
 def test_demo_writes_every_output(tmp_path, monkeypatch):
-    # the demo's code paths on a mid-size sample (the full 1,500-customer sample takes a minute with
+    # the demo's code paths on a small sample (the full 1,500-customer sample takes a minute with
     # every report in two languages; the README's quick start is that run)
     import crmtool.sample
 
     full = crmtool.sample.write_sample
     monkeypatch.setattr(crmtool.sample, "write_sample",
-                        lambda path, seed=7: full(path, seed=seed, customers=400, managers=10, years=3))
+                        lambda path, seed=7: full(path, seed=seed, customers=200, managers=6, years=2))
     out = tmp_path / "demo"
     r = runner.invoke(app, ["demo", "--out", str(out)])
     assert r.exit_code == 0, r.output
@@ -35,7 +35,7 @@ def test_demo_writes_every_output(tmp_path, monkeypatch):
         assert written[label].exists(), label
     with open(written["grade_rfm"], encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
-    assert len(rows) > 250 and set(rows[0]) >= {"customer_id", "segment", "rfm_cell"}
+    assert len(rows) > 120 and set(rows[0]) >= {"customer_id", "segment", "rfm_cell"}
     reports = {label: path for label, path in written.items() if label.startswith("report ")}
     for kind in ("grading", "churn", "managers", "sales", "monthly"):
         for lang in ("en", "zh"):
@@ -47,12 +47,13 @@ def test_demo_writes_every_output(tmp_path, monkeypatch):
     # store added to, the first run's customers would still be graded and RFM would have at least as
     # many rows as before
     monkeypatch.setattr(crmtool.sample, "write_sample",
-                        lambda path, seed=7: full(path, seed=seed, customers=120, managers=6, years=2))
-    r2 = runner.invoke(app, ["demo", "--out", str(out)])
-    assert r2.exit_code == 0, r2.output
+                        lambda path, seed=7: full(path, seed=seed, customers=50, managers=4, years=2))
+    from crmtool.demo import run_demo
+
+    list(run_demo(out, reports=False))  # the library call behind the command; the reports were checked above
     with open(out / "results" / "grade_rfm.csv", encoding="utf-8-sig") as f:
         again = list(csv.DictReader(f))
-    assert 0 < len(again) < 200 < len(rows)  # 120 archive customers and a few orders-only ids
+    assert 0 < len(again) < 100 < len(rows)  # 50 archive customers and a few orders-only ids
 
 
 def test_sample_command_is_deterministic(tmp_path):
