@@ -90,3 +90,18 @@ def insert(store: Store, table: str, rows: list[dict[str, Any]]) -> None:
 
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
+
+
+# a process that runs the crmtool CLI with the loader's test seam installed: it writes the marker file
+# given as its first argument and sleeps inside the load's transaction, just before COMMIT, so a test
+# can kill it there: python -c HOLD_BEFORE_COMMIT MARKER crmtool-args…
+HOLD_BEFORE_COMMIT = ("import pathlib, sys, time\n"
+                      "import crmtool.io.load as load\n"
+                      "marker = pathlib.Path(sys.argv.pop(1))\n"
+                      "def hold():\n"
+                      "    marker.write_text('holding')\n"
+                      "    time.sleep(60)\n"
+                      "load._before_commit = hold\n"
+                      "from crmtool.cli import main\n"
+                      "sys.argv[0] = 'crmtool'\n"
+                      "main()\n")

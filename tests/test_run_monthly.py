@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import HOLD_BEFORE_COMMIT
+
 from crmtool.config import Settings
 from crmtool.sample import write_sample
 from crmtool.store import open_store
@@ -250,16 +252,7 @@ def test_a_run_killed_while_loading_leaves_store_and_inbox_and_the_next_run_succ
     marker = tmp_path / "holding"
     # the loader's test seam pauses inside the run's transaction after the first table's files are
     # written (managers), before the others load: the process is killed there
-    hold = ("import pathlib, sys, time\n"
-            "import crmtool.io.load as load\n"
-            "marker = pathlib.Path(sys.argv.pop(1))\n"
-            "def hold():\n"
-            "    marker.write_text('holding')\n"
-            "    time.sleep(60)\n"
-            "load._before_commit = hold\n"
-            "from crmtool.cli import main\n"
-            "sys.argv[0] = 'crmtool'\n"
-            "main()\n")
+    hold = HOLD_BEFORE_COMMIT
     holder = subprocess.Popen([sys.executable, "-c", hold, str(marker), "--db", str(db), "run", "monthly",
                                "--inbox", str(inbox), "--out", str(out)], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import HOLD_BEFORE_COMMIT
+
 from crmtool.config import Settings
 from crmtool.errors import InputError, StoreBusy
 from crmtool.store import SCHEMA_VERSION, open_store, save_snapshot, snapshot_id
@@ -59,16 +61,7 @@ def test_second_writer_exits_3_then_killed_load_leaves_store_as_before(tmp_path)
     marker = tmp_path / "holding"
     big = orders_file(tmp_path / "big.csv", 5000, prefix="B")
     # a wrapper installs the loader's test seam: it pauses inside the transaction, just before COMMIT
-    hold = ("import pathlib, sys, time\n"
-            "import crmtool.io.load as load\n"
-            "marker = pathlib.Path(sys.argv.pop(1))\n"
-            "def hold():\n"
-            "    marker.write_text('holding')\n"
-            "    time.sleep(60)\n"
-            "load._before_commit = hold\n"
-            "from crmtool.cli import main\n"
-            "sys.argv[0] = 'crmtool'\n"
-            "main()\n")
+    hold = HOLD_BEFORE_COMMIT
     holder = subprocess.Popen([sys.executable, "-c", hold, str(marker), "--db", str(db), "load", "orders", str(big)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
