@@ -27,6 +27,9 @@ import textwrap
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baselines import RFM_FLOOR, RFM_PANDAS, STATUS_PANDAS, WARN_PANDAS  # noqa: E402
+
 GENERATE = """
 INSERT INTO orders BY NAME
 WITH lines AS (
@@ -56,76 +59,6 @@ SELECT 'O' || CAST(i // 3 AS VARCHAR) AS order_id,
            AS gross_profit
 FROM dated
 """
-
-RFM_FLOOR = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
-con.execute('''
-COPY (
-WITH w AS (SELECT customer_code AS c, order_id, order_date, quantity, amount FROM orders
-           WHERE order_date > DATE '2023-12-31' AND order_date <= DATE '2024-12-31'),
-o AS (SELECT c, order_id, sum(quantity) AS q, max(order_date) FILTER (WHERE quantity > 0) AS d FROM w GROUP BY 1, 2),
-b AS (SELECT c, count(*) FILTER (WHERE q > 0) AS f, max(d) FILTER (WHERE q > 0) AS last_d FROM o GROUP BY 1),
-m AS (SELECT c, sum(amount) AS m FROM w GROUP BY 1 HAVING max(quantity) > 0),
-s AS (SELECT m.c, DATE '2024-12-31' - b.last_d AS r, b.f, m.m FROM m JOIN b USING (c)),
-sc AS (SELECT *, ceil(5 * cume_dist() OVER (ORDER BY r DESC)) AS rs, ceil(5 * cume_dist() OVER (ORDER BY f)) AS fs,
-              ceil(5 * cume_dist() OVER (ORDER BY m)) AS ms FROM s)
-SELECT *, rs > avg(rs) OVER () AS rh, fs > avg(fs) OVER () AS fh, ms > avg(ms) OVER () AS mh FROM sc
-) TO '{out}' (FORMAT parquet)''')
-"""
-
-RFM_PANDAS = """
-import sys, numpy as np, pandas as pd
-df = pd.read_parquet(sys.argv[1], columns=['order_id', 'order_date', 'customer_code', 'quantity', 'amount'])
-df['order_date'] = pd.to_datetime(df['order_date'])
-as_of = pd.Timestamp('2024-12-31')
-w = df[(df.order_date > as_of - pd.DateOffset(months=12)) & (df.order_date <= as_of)].copy()
-w['quantity'] = w['quantity'].astype(float); w['amount'] = w['amount'].astype(float)
-o = w.groupby(['customer_code', 'order_id']).agg(q=('quantity', 'sum'), d=('order_date', 'max')).reset_index()
-o = o[o.q > 0]
-b = o.groupby('customer_code').agg(f=('order_id', 'count'), last=('d', 'max'))
-m = w.groupby('customer_code').agg(m=('amount', 'sum'), buy=('quantity', 'max'))
-s = m[m.buy > 0].join(b, how='inner')
-s['r'] = (as_of - s['last']).dt.days
-s['rs'] = np.ceil(5 * s['r'].rank(method='max', ascending=False, pct=True))
-s['fs'] = np.ceil(5 * s['f'].rank(method='max', pct=True))
-s['ms'] = np.ceil(5 * s['m'].rank(method='max', pct=True))
-for k in ('rs', 'fs', 'ms'):
-    s[k[0] + 'h'] = s[k] > s[k].mean()
-s.to_parquet(sys.argv[2])
-"""
-
-WARN_PANDAS = """
-import sys, numpy as np, pandas as pd
-df = pd.read_parquet(sys.argv[1], columns=['order_date', 'customer_code', 'quantity'])
-df['month'] = pd.to_datetime(df['order_date']).dt.to_period('M')
-df['quantity'] = df['quantity'].astype(float)
-df = df[df.month <= pd.Period('2024-12', 'M')]
-vol = df.pivot_table(index='customer_code', columns='month', values='quantity', aggfunc='sum', fill_value=0.0)
-vol = vol.reindex(columns=pd.period_range(vol.columns.min(), '2024-12', freq='M'), fill_value=0.0)
-base = vol.shift(1, axis=1).rolling(3, axis=1, min_periods=1).sum().fillna(0) / 3 if False else \\
-    (vol.shift(1, axis=1).fillna(0) + vol.shift(2, axis=1).fillna(0) + vol.shift(3, axis=1).fillna(0)) / 3
-breach = (base > 0) & (vol < 0.7 * base)
-# streak ending at the last month: consecutive breached months counted back from the end
-b = breach.to_numpy()[:, ::-1]
-streak = np.where(b.all(axis=1), b.shape[1], np.argmin(b, axis=1))
-out = pd.DataFrame({'volume': vol.iloc[:, -1], 'baseline': base.iloc[:, -1], 'breach_streak': streak})
-out[out.breach_streak > 0].to_parquet(sys.argv[2])
-"""
-
-STATUS_PANDAS = """
-import sys, pandas as pd
-df = pd.read_parquet(sys.argv[1], columns=['order_date', 'customer_code', 'quantity'])
-df = df[df.quantity > 0]
-df['month'] = pd.to_datetime(df['order_date']).dt.to_period('M')
-df = df[df.month <= pd.Period('2024-12', 'M')]
-g = df.groupby('customer_code').agg(last=('month', 'max'), first=('month', 'min'))
-m = pd.Period('2024-12', 'M')
-g['idle'] = (m - g['last']).apply(lambda x: x.n)
-g['status'] = pd.cut(g['idle'], [-1, 3, 7, 10 ** 6], labels=['active', 'churned', 'lost'])
-g.to_parquet(sys.argv[2])
-"""
-
 
 def run(cmd: list[str], env: dict | None = None) -> tuple[float, float, float]:
     """(wall seconds, CPU seconds, peak RSS MB) of one whole process."""
@@ -180,7 +113,7 @@ def main() -> None:
 
     crm = [py, "-m", "crmtool", "--db", str(db)]
     scripts = {}
-    for name, text in (("rfm_floor", RFM_FLOOR.replace("{out}", str(out / "rfm_floor.parquet"))),
+    for name, text in (("rfm_floor", RFM_FLOOR),
                        ("rfm_pandas", RFM_PANDAS), ("warn_pandas", WARN_PANDAS), ("status_pandas", STATUS_PANDAS)):
         scripts[name] = out / f"{name}.py"
         scripts[name].write_text(textwrap.dedent(text), encoding="utf-8")
@@ -188,7 +121,7 @@ def main() -> None:
     steps = [
         ("crmtool grade rfm", crm + ["grade", "rfm", "--as-of", "2024-12-31", "--allow-future", "-o",
                                      str(out / "rfm.parquet")]),
-        ("  DuckDB hand-written RFM query", [py, str(scripts["rfm_floor"]), str(db)]),
+        ("  DuckDB hand-written RFM query", [py, str(scripts["rfm_floor"]), str(db), str(out / "rfm_floor.parquet")]),
         ("  pandas RFM", [py, str(scripts["rfm_pandas"]), pq, str(out / "rfm_pd.parquet")]),
         ("crmtool churn warn", crm + ["churn", "warn", "--month", "2024-12", "-o", str(out / "warn.parquet")]),
         ("  pandas 70 % warning", [py, str(scripts["warn_pandas"]), pq, str(out / "warn_pd.parquet")]),

@@ -26,19 +26,20 @@ WITH lines AS (
            (hash(i, 37) % 1000000) / 1e6 AS u_qty,
            (hash(i, 41) % 1000000) / 1e6 AS u_return,
            (hash(i, 53) % 1000000) / 1e6 AS u_product
-    FROM range({lines}) r(i)
+    FROM range({lo}, {hi}) r(i)
 ),
 drawn AS (
     SELECT i,
            -- Pareto customer sizes: index = C · u^3 puts most lines on the first customers
-           CAST(floor({customers} * pow(u_customer, 3)) AS BIGINT) AS customer,
+           CAST(floor({customers} * pow(u_customer, 3)) AS BIGINT) AS customer0,
            u_day, u_qty, u_return, u_product
     FROM lines
 ),
 dated AS (
     SELECT *,
            -- a tenth of the customers churn: their lines all fall in the first 24 of 36 months
-           CAST(floor(u_day * CASE WHEN customer % 10 = 7 THEN 730 ELSE 1095 END) AS INTEGER) AS day_no
+           {customer} AS customer,
+           {day_no} AS day_no
     FROM drawn
 ),
 priced AS (
@@ -77,13 +78,77 @@ def to_gbk(src: Path, dst: Path) -> None:
         out.write(dec.decode(b"", final=True).encode("gbk"))
 
 
+WHOLE = {"customer": "customer0",
+         "day_no": "CAST(floor(u_day * CASE WHEN customer0 % 10 = 7 THEN 730 ELSE 1095 END) AS INTEGER)"}
+MONTHS = 36
+
+
+def month_sql(m: int, lines: int, customers: int) -> str:
+    """The lines of month m (0 = 2022-01) of a monthly series: an equal share of the lines, dated in that month;
+    the churners' lines go to their neighbour from month 24 on (they stop buying)."""
+    import datetime as dt
+
+    start = dt.date(2022 + m // 12, m % 12 + 1, 1)
+    end = dt.date(2022 + (m + 1) // 12, (m + 1) % 12 + 1, 1)
+    offset, days = (start - dt.date(2022, 1, 1)).days, (end - start).days
+    customer = f"CASE WHEN {m} >= 24 AND customer0 % 10 = 7 THEN customer0 + 1 ELSE customer0 END"
+    return ORDERS_SQL.format(lo=lines * m // MONTHS, hi=lines * (m + 1) // MONTHS, customers=int(customers),
+                             customer=customer, day_no=f"CAST({offset} + floor(u_day * {days}) AS INTEGER)")
+
+
+def to_gbk_fast(src: Path, dst: Path) -> None:
+    """iconv where the machine has it (C speed), else the Python chunked transcode."""
+    import shutil
+    import subprocess
+
+    if shutil.which("iconv"):
+        with open(src, "rb") as f, open(dst, "wb") as out:
+            subprocess.run(["iconv", "-f", "UTF-8", "-t", "GBK"], stdin=f, stdout=out, check=True)
+    else:
+        to_gbk(src, dst)
+
+
+def generate_monthly(out: Path, lines: int, customers: int, formats: set[str]) -> dict[str, list[Path]]:
+    """36 monthly files per format (2022-01 .. 2024-12) under out/orders_<lines>_monthly/<format>/, the way
+    ERP exports arrive at national scale."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    files: dict[str, list[Path]] = {k: [] for k in formats}
+    base = out / f"orders_{lines}_monthly"
+    for kind in formats:
+        (base / kind).mkdir(parents=True, exist_ok=True)
+    for m in range(MONTHS):
+        name = f"{2022 + m // 12}-{m % 12 + 1:02d}"
+        sql = month_sql(m, lines, customers)
+        csv = base / "csv" / f"orders_{name}.csv"
+        if {"csv", "gbk"} & formats and not csv.exists():
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY ({sql}) TO '{csv}' (HEADER, DELIMITER ',')")
+        if "csv" in formats:
+            files["csv"].append(csv)
+        if "gbk" in formats:
+            gbk = base / "gbk" / f"orders_{name}_gbk.csv"
+            if not gbk.exists():
+                to_gbk_fast(csv, gbk)
+            files["gbk"].append(gbk)
+        if "parquet" in formats:
+            pq = base / "parquet" / f"orders_{name}.parquet"
+            if not pq.exists():
+                con.execute(f"COPY ({sql}) TO '{pq}' (FORMAT parquet)")
+            files["parquet"].append(pq)
+    con.close()
+    return files
+
+
 def generate(out: Path, lines: int, customers: int, formats: set[str]) -> dict[str, Path]:
     import duckdb
 
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET preserve_insertion_order = true")
-    sql = ORDERS_SQL.format(lines=int(lines), customers=int(customers))
+    sql = ORDERS_SQL.format(lo=0, hi=int(lines), customers=int(customers), **WHOLE)
     files: dict[str, Path] = {}
     csv = out / f"orders_{lines}.csv"
     if {"csv", "gbk"} & formats and not csv.exists():
@@ -93,7 +158,7 @@ def generate(out: Path, lines: int, customers: int, formats: set[str]) -> dict[s
     if "gbk" in formats:
         gbk = out / f"orders_{lines}_gbk.csv"
         if not gbk.exists():
-            to_gbk(csv, gbk)
+            to_gbk_fast(csv, gbk)
         files["gbk"] = gbk
     if "parquet" in formats:
         pq = out / f"orders_{lines}.parquet"
@@ -104,17 +169,79 @@ def generate(out: Path, lines: int, customers: int, formats: set[str]) -> dict[s
     return files
 
 
+ARCHIVE_SQL = {
+    "customers": """
+SELECT 'C' || lpad(CAST(c AS VARCHAR), 6, '0') AS "客户编码",
+       '客户' || CAST(c AS VARCHAR) || CASE c % 4 WHEN 0 THEN '储运有限公司' WHEN 1 THEN '物流有限公司'
+                                               WHEN 2 THEN '农业发展有限公司' ELSE '建材有限公司' END AS "客户名称",
+       ['济南', '青岛', '淄博', '烟台', '潍坊', '临沂', '济宁', '德州'][1 + c % 8] AS "归属地域",
+       'M' || lpad(CAST(c % {managers} AS VARCHAR), 5, '0') AS "客户经理",
+       ['交通运输/物流', '农业', '工矿企业', '建筑施工'][1 + c % 4] AS "所属行业",
+       CASE WHEN c < {customers} / 100 THEN '重点' ELSE '普通' END AS "客户级别",
+       CAST(100 + hash(c, 3) % 5000 AS INTEGER) AS "年需求量",
+       CAST(50 + hash(c, 5) % 2500 AS INTEGER) AS "购油量预判值",
+       CAST(40 + hash(c, 7) % 60 AS INTEGER) AS "定位匹配",
+       CAST(40 + hash(c, 9) % 60 AS INTEGER) AS "能力匹配",
+       CAST(40 + hash(c, 13) % 60 AS INTEGER) AS "价值观匹配",
+       CAST(40 + hash(c, 17) % 60 AS INTEGER) AS "口碑",
+       strftime(DATE '2010-01-01' + CAST(hash(c, 19) % 4000 AS INTEGER), '%Y-%m-%d') AS "建档日期",
+       '1' || lpad(CAST(hash(c, 23) % 10000000000 AS VARCHAR), 10, '0') AS "联系电话"
+FROM range({customers}) t(c) ORDER BY c""",
+    "managers": """
+SELECT 'M' || lpad(CAST(m AS VARCHAR), 5, '0') AS "客户经理编码", '经理' || CAST(m AS VARCHAR) AS "姓名",
+       ['济南', '青岛', '淄博', '烟台', '潍坊', '临沂', '济宁', '德州'][1 + m % 8] || '直分销' || CAST(1 + m % 3 AS VARCHAR)
+           || '组' AS "班组",
+       ['济南', '青岛', '淄博', '烟台', '潍坊', '临沂', '济宁', '德州'][1 + m % 8] AS "市公司"
+FROM range({managers}) t(m) ORDER BY m""",
+    "plans": """
+SELECT strftime(DATE '2022-01-01' + INTERVAL (k) MONTH, '%Y-%m') AS "月份", '' AS "客户编码",
+       'M' || lpad(CAST(m AS VARCHAR), 5, '0') AS "客户经理编码",
+       round({lines} / {managers} / 36.0 * 16 * (0.8 + (hash(m, k) % 400) / 1000.0), 0) AS "计划量"
+FROM range({managers}) t(m), range(36) s(k) ORDER BY m, k""",
+}
+
+
+def generate_archive(out: Path, lines: int, customers: int, managers: int | None = None) -> dict[str, Path]:
+    """The customer archive, managers and monthly manager plans that go with the orders: customers.csv (one
+    row per customer, manager, region, match scores, phone), managers.csv and plans.csv (UTF-8)."""
+    import duckdb
+
+    managers = managers or max(10, customers // 500)
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    files = {}
+    for name, sql in ARCHIVE_SQL.items():
+        path = out / f"{name}_{customers}.csv"
+        if not path.exists():
+            con.execute(f"COPY ({sql.format(customers=customers, managers=managers, lines=lines)}) TO '{path}' "
+                        "(HEADER, DELIMITER ',')")
+        files[name] = path
+    con.close()
+    return files
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=float, default=1e6)
     ap.add_argument("--customers", type=int, default=20000)
     ap.add_argument("--out", type=Path, default=Path("bench-data"))
     ap.add_argument("--formats", default="csv,gbk,parquet")
+    ap.add_argument("--monthly", action="store_true", help="36 monthly files per format instead of one")
+    ap.add_argument("--archive", action="store_true", help="also the customers, managers and plans files")
     args = ap.parse_args()
     t0 = time.perf_counter()
-    files = generate(args.out, int(args.lines), args.customers, set(args.formats.split(",")))
-    for kind, path in files.items():
-        print(f"{kind:<8} {path}  {path.stat().st_size / 1e6:,.1f} MB")
+    formats = set(args.formats.split(","))
+    if args.archive:
+        for kind, path in generate_archive(args.out, int(args.lines), args.customers).items():
+            print(f"{kind:<8} {path}  {path.stat().st_size / 1e6:,.1f} MB")
+    if args.monthly:
+        for kind, paths in generate_monthly(args.out, int(args.lines), args.customers, formats).items():
+            print(f"{kind:<8} {len(paths)} files under {paths[0].parent}  "
+                  f"{sum(p.stat().st_size for p in paths) / 1e6:,.1f} MB")
+    else:
+        for kind, path in generate(args.out, int(args.lines), args.customers, formats).items():
+            print(f"{kind:<8} {path}  {path.stat().st_size / 1e6:,.1f} MB")
     print(f"generated in {time.perf_counter() - t0:.1f} s")
 
 

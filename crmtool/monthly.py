@@ -283,9 +283,10 @@ def _json_default(v: Any) -> Any:
 def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, db: str | os.PathLike[str],
                 settings: "Settings", month: str | None = None, formats: list[str] | None = None,
                 languages: list[str] | None = None, wait: float | None = None, allow_future: bool = False,
-                log: Log | None = None) -> RunRecord:
+                reports: bool = True, log: Log | None = None) -> RunRecord:
     """Run the monthly job; returns the record also written to run.json. A failure raises the
-    CrmtoolError (StoreBusy: exit 3; anything else: exit 1) after run.json records it."""
+    CrmtoolError (StoreBusy: exit 3; anything else: exit 1) after run.json records it. Without
+    ``reports`` it loads, runs and stores every analysis and writes the result tables, but no report."""
     import crmtool
 
     say = log or (lambda message: None)
@@ -298,6 +299,8 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
     committed = False
     try:
         _check_args(inbox_p, formats, languages)
+        if not reports:
+            formats, languages = [], languages[:1]
         if month:
             from crmtool.facts import parse_month
 

@@ -110,14 +110,17 @@ def test_full_run_then_a_second_run_for_the_month(tmp_path, sample_exports):
     assert sorted(files_in(inbox)) == [f"done/{MONTH}/{n}" for n in names]
     print(f"full run on the sample: {seconds:.1f} s, {len(outputs)} outputs")
 
-    # a second run for the same month: loads nothing, writes the same result tables
+    # a second run for the same month, without reports: loads nothing, writes the same result tables and
+    # no report
     first_tables = tmp_path / "first_tables"
     shutil.copytree(month_dir / "tables", first_tables)
     before = status_json(db, tmp_path)
-    p2 = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    p2 = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), "--no-reports",
+                 cwd=tmp_path)
     assert p2.returncode == 0, p2.stderr
     run2 = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
     assert run2["exit_status"] == 0 and run2["inputs"] == []
+    assert run2["outputs"] and all(Path(o["path"]).parent == month_dir / "tables" for o in run2["outputs"])
     assert status_json(db, tmp_path) == before  # no batch, no row added
     cmp = filecmp.dircmp(first_tables, month_dir / "tables")
     assert sorted(os.listdir(first_tables)) == sorted(os.listdir(month_dir / "tables"))

@@ -41,6 +41,8 @@ def monthly(
     wait: Annotated[Optional[float], typer.Option("--wait", min=0, help="Seconds to wait for a busy store, then "
                                                   "exit 3 (default: the global --wait, else 30).")] = None,
     allow_future: AllowFutureOpt = False,
+    no_reports: Annotated[bool, typer.Option("--no-reports", help="Load, run and store every analysis and write "
+                                             "the result tables, but no report.")] = False,
 ) -> None:
     """Load what is new in the inbox (one transaction), run every analysis for the month, write every
     report to OUT/YYYY-MM/ with run.json, move the loaded files to inbox/done/YYYY-MM/.
@@ -55,7 +57,8 @@ def monthly(
     try:
         rec = run_monthly(inbox, out, db=db_path(st.db), settings=st.settings(), month=month,
                           formats=_split(formats), languages=_split(lang),
-                          wait=wait if wait is not None else st.wait, allow_future=allow_future, log=log)
+                          wait=wait if wait is not None else st.wait, allow_future=allow_future,
+                          reports=not no_reports, log=log)
     except CrmtoolError as exc:
         if st.debug:
             import traceback
