@@ -134,7 +134,7 @@ class Bench:
             if best is None or (r["rc"] == 0 and r["seconds"] < best["seconds"]):
                 best = r
         if best["rc"] != 0:
-            err = best["err"].strip().splitlines()
+            err = [x.strip("│ ") for x in best["err"].strip().splitlines() if x.strip("│╭╰─ ")]
             why = "out of memory under the cap" if "MemoryError" in best["err"] or best["rc"] < 0 else \
                 (err[-1][:120] if err else f"exit {best['rc']}")
             row = Row(lines, group, label, None, None, best["rss_mb"], f"did not finish: {why}", baseline)
@@ -215,7 +215,7 @@ class Bench:
         scripts = {}
         for name, text in (("rfm_floor", RFM_FLOOR), ("rfm_pandas", RFM_PANDAS), ("warn_pandas", WARN_PANDAS),
                            ("status_pandas", STATUS_PANDAS), ("lifetimes", LIFETIMES)):
-            scripts[name] = work / f"{name}.py"
+            scripts[name] = work / f"baseline_{name}.py"  # not lifetimes.py: it would shadow the package
             scripts[name].write_text(textwrap.dedent(text), encoding="utf-8")
         pq = str(export)
 
@@ -236,7 +236,7 @@ class Bench:
                 ("pandas 70 % warning", base("warn_pandas", pq, str(out / "warn_pandas.parquet")))]),
             ("churn idle", ["churn", "idle", "--month", MONTH], []),
             ("churn winback", ["churn", "winback", "--month", MONTH], []),
-            ("churn backtest", ["churn", "backtest", "--month", MONTH], []),
+            ("churn backtest", ["churn", "backtest", "--as-of", AS_OF], []),
             ("churn alive", ["churn", "alive", "--as-of", AS_OF], [
                 ("lifetimes summary_data_from_transaction_data",
                  base("lifetimes", pq, str(out / "lifetimes.parquet")))] if self.has_lifetimes else []),
