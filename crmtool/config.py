@@ -289,6 +289,21 @@ class RunSettings:
     move_done: bool = True
 
 
+# an Excel sheet holds 1,048,576 rows; a report table keeps room for its title, note and header
+EXCEL_MAX_TABLE_ROWS = 1_048_000
+
+
+@dataclass
+class ReportSettings:
+    """Reports at scale: a table with more than ``max_rows`` rows shows its first ``max_rows`` in the
+    workbook and the HTML page (ranked: the analysis' own order, or the most urgent or largest first
+    where that order is by id), and the whole result table is written beside the report as
+    ``full_format`` (parquet or csv), named in the report's summary."""
+
+    max_rows: int = 5000
+    full_format: str = "parquet"
+
+
 @dataclass
 class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -310,6 +325,7 @@ class Settings:
     overview: OverviewSettings = field(default_factory=OverviewSettings)
     attainment: AttainmentSettings = field(default_factory=AttainmentSettings)
     run: RunSettings = field(default_factory=RunSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     source: str = field(default="defaults", compare=False, metadata={"internal": True})
 
@@ -401,6 +417,10 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{name}: weights must not be negative")
     if not 0 < s.pareto.a < s.pareto.b <= 1:
         raise ConfigError("pareto: need 0 < a < b <= 1")
+    if not 1 <= s.report.max_rows <= EXCEL_MAX_TABLE_ROWS:
+        raise ConfigError(f"report.max_rows: must be between 1 and {EXCEL_MAX_TABLE_ROWS:,} (an Excel sheet's rows)")
+    if s.report.full_format not in ("parquet", "csv"):
+        raise ConfigError(f"report.full_format: {s.report.full_format!r}; use parquet or csv")
     if not 0 < s.warning.ratio <= 1:
         raise ConfigError("warning.ratio: must be in (0, 1]")
     if s.warning.baseline_months < 1:

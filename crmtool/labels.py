@@ -447,8 +447,15 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "what": ("What it shows", "内容"),
     "count": ("Count", "数量"),
     "none_found": ("none", "无"),
-    "rows_cut": ("The first {shown:,} of {total:,} rows are shown; the Excel report has all.",
-                 "仅显示前 {shown:,} 行（共 {total:,} 行），Excel 报告含全部数据。"),
+    "rows_cut": ("The first {shown:,} of {total:,} rows are shown; the whole table is in {file}, beside this "
+                 "report.", "仅显示前 {shown:,} 行（共 {total:,} 行），完整结果见本报告旁的 {file}。"),
+    "full_results": ("Full results beside this report", "完整结果（与本报告同目录）"),
+    "full_results_note": ("A table with more than {shown:,} rows (report.max_rows) shows its first {shown:,}: "
+                          "the analysis' ranking, or the most urgent or largest first. The whole table is "
+                          "in the file named here, in the same folder as this report.",
+                          "超过 {shown:,} 行（report.max_rows）的表只显示前 {shown:,} 行（按分析的排序，或最紧急、"
+                          "最大的在前）；完整结果见下列文件，与本报告在同一目录。"),
+    "full_file": ("Whole table", "完整结果文件"),
     "sort_hint": ("Click a column header to sort.", "点击列标题排序。"),
     "chart_font_note": ("No Chinese font was found when the charts were drawn: chart text is laid out "
                         "with a Latin font.", "绘制图表时未找到中文字体，图表文字按西文字体排版。"),

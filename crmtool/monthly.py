@@ -515,8 +515,13 @@ def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.
         meta = reports.meta_for(store, results, month=f"{month:%Y-%m}", as_of=month_end(month),
                                 skipped={s["name"]: s["reason"] for s in skipped} or None)
         for fmt in formats:
-            path = reports.render(kind, results, fmt=fmt, lang=lang, path=staging / f"{name}.{lang}.{fmt}", meta=meta)
-            written.append(Path(path).relative_to(staging))
+            files: list[Path] = []  # the report, and the whole tables written beside it at scale
+            reports.render(kind, results, fmt=fmt, lang=lang, path=staging / f"{name}.{lang}.{fmt}", meta=meta,
+                           written=files)
+            for f in files:
+                rel = Path(f).relative_to(staging)
+                if rel not in written:  # the xlsx and the html of a report share its whole tables
+                    written.append(rel)
     return written
 
 

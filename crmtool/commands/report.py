@@ -57,12 +57,15 @@ def report(
                 options[name] = {"quarter": quarter}
         if kind != "customer" and not options:
             raise UsageError(f"--quarter: the {kind} report has no quarterly analysis")
+    written: list[Path] = []
     with st.open_for_analysis() as store:
         path = reports.report(store, kind, fmt=fmt, lang=lang, path=output, settings=st.settings(), as_of=as_of,
                               month=month, options=options, allow_future=allow_future, customer_id=customer_id,
-                              show_contacts=show_contacts)
+                              show_contacts=show_contacts, written=written)
     if not st.quiet:
-        print_lines([f"wrote {kind} report ({fmt}, {lang}) to {path} ({path.stat().st_size:,} bytes)"], err=True)
+        beside = [p for p in written if p != path]
+        print_lines([f"wrote {kind} report ({fmt}, {lang}) to {path} ({path.stat().st_size:,} bytes)"]
+                    + [f"  whole table beside it (the report shows its first rows): {p}" for p in beside], err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -100,11 +100,15 @@ def meta_for(store: "Store | None", results: Mapping[str, "Result"] | None = Non
 
 
 def render(kind: str, results: Mapping[str, "Result"], *, fmt: str, lang: str, path: Path,
-           meta: Mapping[str, Any] | None = None) -> Path:
+           meta: Mapping[str, Any] | None = None, written: list[Path] | None = None) -> Path:
     """Write one report file (``fmt`` "xlsx" or "html", ``lang`` "en" or "zh") of ``results``
     (keyed by registered analysis name, as :func:`collect` returns them); returns its path.
     ``meta``: {"as_of", "month", "last_order_date", "last_load_time", "store", "settings", "skipped"
-    …}; what is missing is taken from the results."""
+    …}; what is missing is taken from the results.
+
+    A table longer than report.max_rows shows its top rows; the whole table is written beside the
+    report (``<report stem>.<table id>.parquet`` or ``.csv``, report.full_format) and named in it.
+    ``written`` (if given) receives every file written, the report last."""
     from crmtool.reports.model import build_document
 
     _check(kind, fmt, lang, path)
@@ -115,7 +119,7 @@ def render(kind: str, results: Mapping[str, "Result"], *, fmt: str, lang: str, p
     meta = {**_period_meta(results), **dict(meta or {})}
     meta.setdefault("skipped", dict(getattr(results, "skipped", {}) or {}))
     doc = build_document(kind, results, lang=lang, meta=meta)
-    return _write(doc, fmt, Path(path))
+    return _write(doc, fmt, Path(path), written)
 
 
 def customer_page(store: "Store", customer_id: str, *, fmt: str, lang: str, path: Path,
@@ -136,8 +140,8 @@ def customer_page(store: "Store", customer_id: str, *, fmt: str, lang: str, path
 def report(store: "Store", kind: str, *, fmt: str, lang: str, path: Path, settings: "Settings | None" = None,
            as_of: str | dt.date | None = None, month: str | dt.date | None = None,
            options: Mapping[str, Mapping[str, Any]] | None = None, allow_future: bool = False,
-           customer_id: str | None = None, show_contacts: bool = False) -> Path:
-    """collect + meta_for + render in one call (what ``crmtool report`` does)."""
+           customer_id: str | None = None, show_contacts: bool = False, written: list[Path] | None = None) -> Path:
+    """collect + meta_for + render in one call (what ``crmtool report`` does); ``written`` as in render."""
     from crmtool.runner import Runner
 
     settings = settings or store.settings
@@ -150,7 +154,8 @@ def report(store: "Store", kind: str, *, fmt: str, lang: str, path: Path, settin
                              show_contacts=show_contacts, allow_future=allow_future)
     runner = Runner(store, settings, lang=lang, allow_future=allow_future)
     results = collect(runner, kind, as_of=as_of, month=month, options=options)
-    return render(kind, results, fmt=fmt, lang=lang, path=path, meta=meta_for(store, results, settings=settings))
+    return render(kind, results, fmt=fmt, lang=lang, path=path, meta=meta_for(store, results, settings=settings),
+                  written=written)
 
 
 def _kind(kind: str) -> tuple[str, ...]:
@@ -188,7 +193,17 @@ def _period_meta(results: Mapping[str, "Result"]) -> dict[str, Any]:
     return meta
 
 
-def _write(doc: Any, fmt: str, path: Path) -> Path:
+def _write(doc: Any, fmt: str, path: Path, written: list[Path] | None = None) -> Path:
+    from crmtool.reports.output import write_table
+
+    for block in doc.cut_tables():
+        full = path.with_name(f"{path.stem}.{block.id}.{doc.full_format}")
+        write_table(block.full, full)
+        block.full_file = full.name
+        if written is not None:
+            written.append(full)
+    if written is not None:
+        written.append(path)
     if fmt == "xlsx":
         from crmtool.reports.xlsx import write_xlsx
 

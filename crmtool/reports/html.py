@@ -14,7 +14,6 @@ from crmtool import labels as L
 from crmtool.reports.model import DATE, PCT, TEXT, Document, TableBlock
 
 # rows of one table shown in HTML (a browser stays responsive; the workbook has every row)
-MAX_HTML_ROWS = 20000
 
 
 def format_value(v: Any, fmt: str) -> str | None:
@@ -52,7 +51,7 @@ def _completion_class(v: Any, fmt: str) -> str:
 
 
 def _rows(block: TableBlock) -> list[list[tuple[Any, str]]]:
-    n = min(block.rows.num_rows, MAX_HTML_ROWS)
+    n = block.rows.num_rows  # at most report.max_rows: the model keeps the top rows of a longer table
     cols = [block.rows.column(i).slice(0, n).to_pylist() for i in range(len(block.columns))]
     numeric = [c.fmt not in (TEXT, DATE) for c in block.columns]
     classes = []
@@ -99,18 +98,21 @@ def write_html(doc: Document, path: Path) -> Path:
         for chart in s.charts:
             items.append(("chart", {"id": chart.id, "title": chart.title, "svg": Markup(chart_svg(chart))}))
         for block in s.tables:
-            total = block.rows.num_rows
             items.append(("table", {
                 "id": block.id, "title": block.title, "note": block.note,
-                "cut": t("rows_cut", shown=MAX_HTML_ROWS, total=total) if total > MAX_HTML_ROWS else "",
+                "cut": t("rows_cut", shown=block.rows.num_rows, total=block.total_rows, file=block.full_file)
+                if block.full is not None else "",
                 "columns": [c.label for c in block.columns], "rows": _rows(block)}))
         sections.append({"id": s.id, "title": s.title, "lines": s.lines, "parts": items})
     headlines = [{"title": h.title, "rows": [(label, format_value(value, fmt) if value is not None else "",
                                                fmt != TEXT) for label, value, fmt in h.rows]} for h in doc.headlines]
     facts = [(label, format_value(value, TEXT)) for label, value in doc.facts]
-    text = {k: t(k) for k in ("contents", "summary", "skipped", "sort_hint")}
+    text = {k: t(k) for k in ("contents", "summary", "skipped", "sort_hint", "full_results")}
+    full_results = [(b.title, f"{b.total_rows:,}", b.full_file) for b in doc.cut_tables()]
+    full_note = t("full_results_note", shown=doc.max_rows) if full_results else ""
     chart_note = t("chart_font_note") if doc.lang == "zh" and doc.charts() and cjk_font() is None else ""
     html = env.get_template("report.html").render(doc=doc, sections=sections, headlines=headlines, facts=facts,
-                                                  text=text, chart_note=chart_note)
+                                                  text=text, chart_note=chart_note,
+                                                  full_results=full_results, full_note=full_note)
     Path(path).write_text(html, encoding="utf-8")
     return Path(path)

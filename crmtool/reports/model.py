@@ -76,6 +76,11 @@ class TableBlock:
     severity: dict[str, str] = field(default_factory=dict)  # shown severity label -> id (conditional format)
     heat: bool = False  # a count matrix coloured by value (migration matrix)
     compact: bool = False  # printed as one page wide and high (managers)
+    # at scale: the whole result table when ``rows`` shows only its first report.max_rows, its row
+    # count, and the file beside the report it is written to (set by the writer)
+    full: "pa.Table | None" = None
+    total_rows: int = 0
+    full_file: str = ""
 
     def column_index(self, key: str) -> int | None:
         for i, c in enumerate(self.columns):
@@ -132,6 +137,12 @@ class Document:
     sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     slug: str = "report"
+    max_rows: int = 0  # report.max_rows: the rows a table shows at most
+    full_format: str = "parquet"  # report.full_format: the file type of the whole tables written beside
+
+    def cut_tables(self) -> list[TableBlock]:
+        """The tables that show only their first rows; the whole of each is written beside the report."""
+        return [t for t in self.tables() if t.full is not None]
 
     def tables(self) -> list[TableBlock]:
         return [t for s in self.sections for t in s.tables]
@@ -255,6 +266,44 @@ def table_block(name: str, table: "pa.Table", *, id: str, title: str, lang: str,
 
 
 # ---------------------------------------------------------------------------------------------
+# reports at scale: the top rows of a long table
+
+# analysis -> the order its top rows are chosen in when its own order is by id: (column, descending,
+# ranks of text values — first is most urgent). Tables not named here are already ranked (rank,
+# monetary, value score …) and keep their order.
+TOP_ORDER: dict[str, tuple[tuple[str, bool, tuple[str, ...]], ...]] = {
+    "churn.status": (("status", False, ("churned", "lost", "new", "active", "prospect")),
+                     ("last_purchase_date", True, ())),
+    "churn.warn": (("severity", False, ("high", "medium", "low")), ("ratio", False, ())),
+    "churn.winback": (("return_volume", True, ()),),
+    "churn.alive": (("frequency", True, ()), ("p_alive", False, ())),
+    "sales.attainment": (("shortfall", True, ()),),
+    "sales.freight": (("cost", True, ()),),
+}
+
+
+def top_rows(name: str, table: "pa.Table", n: int) -> "pa.Table":
+    """The first ``n`` rows of ``table`` in the order of TOP_ORDER[name] (ties keep the analysis'
+    order), else its own first ``n``: set-based in Arrow, no Python object per row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = [k for k in TOP_ORDER.get(name, ()) if k[0] in table.column_names]
+    if not keys:
+        return table.slice(0, n)
+    work = table.append_column("__pos", pa.array(range(table.num_rows), pa.int64()))
+    sort = []
+    for i, (col, desc, ranks) in enumerate(keys):
+        values = work.column(col)
+        if ranks:
+            values = pc.fill_null(pc.index_in(values, value_set=pa.array(list(ranks))), len(ranks))
+        work = work.append_column(f"__k{i}", values)
+        sort.append((f"__k{i}", "descending" if desc else "ascending"))
+    idx = pc.sort_indices(work, sort_keys=sort + [("__pos", "ascending")])  # nulls last
+    return table.take(idx.slice(0, n))
+
+
+# ---------------------------------------------------------------------------------------------
 # the document of a report kind
 
 class _Builder:
@@ -285,8 +334,16 @@ class _Builder:
         return candidate
 
     def block(self, name: str, table: "pa.Table", title: str, **kw: Any) -> TableBlock:
-        return table_block(name, table, id=self.uid(name.replace(".", "-") + "-" + title), title=title,
-                           lang=self.lang, settings=self.settings, **kw)
+        """A result table as shown; one longer than report.max_rows shows its top rows (see top_rows)
+        and keeps the whole table for the file written beside the report."""
+        cap = self.settings.report.max_rows
+        full = table if table.num_rows > cap else None
+        shown = top_rows(name, table, cap) if full is not None else table
+        block = table_block(name, shown, id=self.uid(name.replace(".", "-") + "-" + title), title=title,
+                            lang=self.lang, settings=self.settings, **kw)
+        block.total_rows = table.num_rows
+        block.full = full
+        return block
 
     def period_line(self, r: "Result") -> str:
         return f"{self.t('period')}: {r.period}" + (f" · {self.t('as_of')}: {r.as_of}" if r.as_of else "")
@@ -548,7 +605,8 @@ def build_document(kind: str, results: Mapping[str, "Result"], *, lang: str, met
     titles = [L.report_text(k, lang) for k in order]
     headlines = sorted(b.headlines, key=lambda h: titles.index(h.title) if h.title in titles else 99)
     return Document(kind, lang, L.report_text(f"report.{kind}", lang), facts, headlines, b.sections, notes,
-                    slug=kind)
+                    slug=kind, max_rows=b.settings.report.max_rows,
+                    full_format=b.settings.report.full_format)
 
 
 def _facts(b: _Builder, meta: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -164,11 +164,19 @@ def _write_summary(doc: Document, ws, sheets: list[tuple[TableBlock, Any]], char
         ws.append([st.cell(t("skipped"), font=st.section_font)])
         for note in doc.notes:
             ws.append([st.cell(note)])
+    if doc.cut_tables():
+        ws.append([])
+        ws.append([st.cell(t("full_results"), font=st.section_font)])
+        ws.append([st.cell(t("full_results_note", shown=doc.max_rows))])
+        ws.append([st.header(t("sheet")), st.header(t("rows")), st.header(t("full_file"))])
+        for b, w in sheets:
+            if b.full is not None:
+                ws.append([st.cell(w.title), st.cell(b.total_rows, "#,##0"), st.cell(b.full_file)])
     ws.append([])
     ws.append([st.cell(t("contents"), font=st.section_font)])
     ws.append([st.header(t("sheet")), st.header(t("rows")), st.header("")])
     entries = ([(chart_ws.title, len(doc.charts()))] if chart_ws is not None else []) + \
-        [(w.title, b.rows.num_rows) for b, w in sheets]
+        [(w.title, b.rows.num_rows) for b, w in sheets]  # the rows each sheet shows
     from openpyxl.styles import Font
 
     link_font = Font(color="0563C1", underline="single")
@@ -212,6 +220,10 @@ def _write_table(doc: Document, block: TableBlock, ws) -> None:
     if n and m:
         last = get_column_letter(m)
         ws.auto_filter.ref = f"A1:{last}{n + 1}"
+    if block.full is not None:  # below the filtered range: where the rest of the table is
+        ws.append([])
+        ws.append([st.cell(L.report_text("rows_cut", doc.lang, shown=n, total=block.total_rows,
+                                         file=block.full_file), font=st.bold)])
     # conditional formats
     j = block.column_index("severity")
     if j is not None and n:
