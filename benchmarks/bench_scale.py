@@ -209,6 +209,7 @@ class Bench:
             subprocess.run([self.py, "-c", textwrap.dedent("""
                 import sys, duckdb
                 con = duckdb.connect(sys.argv[1], read_only=True)
+                con.execute("SET enable_progress_bar = false")
                 out = sys.argv[2].replace("'", "''")
                 con.execute("COPY (SELECT order_id, order_date, customer_code, quantity, amount FROM orders) "
                             f"TO '{out}' (FORMAT parquet)")"""), str(store), str(export)], check=True)

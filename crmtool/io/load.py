@@ -665,8 +665,7 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, st: Stag
             others = ", ".join(f"g.{q(c.name)}" for c in table.columns if c.name not in absent)
             con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS SELECT g.__line, {others}, {keep} "
                         f"FROM stg_good g LEFT JOIN {tname} e ON {on}")
-    replaced = con.execute(f"DELETE FROM {tname} WHERE EXISTS (SELECT 1 FROM {good} g WHERE {key_match})"
-                           ).fetchall()[0][0]
+    replaced = _delete_keys(con, tname, key, key_match, good)
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)
     inserted = con.execute(f"INSERT INTO {tname} ({cols}, batch_id, source_line) SELECT {cols}, ?, __line "
@@ -678,6 +677,24 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, st: Stag
                         f"FROM {good} g JOIN {st.src} s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
                         [header, batch_id] + st.params)
     return int(replaced), int(inserted)
+
+
+def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> int:
+    """Delete the stored rows whose keys the file brings again; returns how many. The stored rows are
+    only scanned where the first key column falls inside the file's range of it (row-group statistics
+    skip the rest: an export of one month touches the rows of that month's order numbers), and not at
+    all while the table is empty (the first load)."""
+    if not con.execute(f"SELECT EXISTS (SELECT 1 FROM {tname})").fetchall()[0][0]:
+        return 0
+    k = q(key[0])
+    lo, hi, nulls = con.execute(f"SELECT min({k}), max({k}), count(*) FILTER (WHERE {k} IS NULL) FROM {good}"
+                                ).fetchall()[0]
+    if lo is None and not nulls:
+        return 0
+    where = f"{k} BETWEEN ? AND ? AND " if not nulls else ""
+    params = [lo, hi] if not nulls else []
+    return con.execute(f"DELETE FROM {tname} WHERE {where}EXISTS (SELECT 1 FROM {good} g WHERE {key_match})",
+                       params).fetchall()[0][0]
 
 
 def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_set: bool,
