@@ -14,10 +14,7 @@ import sys
 
 # the engine's floor: one hand-written RFM query (SPEC's rules: 12-month window, orders with a positive
 # net quantity, quintiles by cume_dist) straight from the store file
-RFM_FLOOR = """
-import sys, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
-sql = '''
+RFM_SQL = """
 WITH w AS (SELECT customer_code AS c, order_id, order_date, quantity, amount FROM orders
            WHERE order_date > DATE '2023-12-31' AND order_date <= DATE '2024-12-31'),
 o AS (SELECT c, order_id, sum(quantity) AS q, max(order_date) FILTER (WHERE quantity > 0) AS d FROM w GROUP BY 1, 2),
@@ -26,9 +23,14 @@ m AS (SELECT c, sum(amount) AS m FROM w GROUP BY 1 HAVING max(quantity) > 0),
 s AS (SELECT m.c, DATE '2024-12-31' - b.last_d AS r, b.f, m.m FROM m JOIN b USING (c)),
 sc AS (SELECT *, ceil(5 * cume_dist() OVER (ORDER BY r DESC)) AS rs, ceil(5 * cume_dist() OVER (ORDER BY f)) AS fs,
               ceil(5 * cume_dist() OVER (ORDER BY m)) AS ms FROM s)
-SELECT *, rs > avg(rs) OVER () AS rh, fs > avg(fs) OVER () AS fh, ms > avg(ms) OVER () AS mh FROM sc'''
+SELECT *, rs > avg(rs) OVER () AS rh, fs > avg(fs) OVER () AS fh, ms > avg(ms) OVER () AS mh FROM sc"""
+
+RFM_FLOOR = f"""
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+sql = {RFM_SQL!r}
 out = sys.argv[2].replace("'", "''")
-con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+con.execute(f"COPY ({{sql}}) TO '{{out}}' (FORMAT parquet)")
 """
 
 RFM_PANDAS = """

@@ -75,6 +75,27 @@ con.close()
 """
 
 
+# grade rfm inside one warm process: the library call (crmtool.run, no snapshot) against the
+# hand-written query on the same connection, best of three each; prints both seconds as JSON
+RFM_IN_PROCESS = """
+import json, sys, time
+import crmtool
+from crmtool.config import load_settings
+sys.path.insert(0, sys.argv[3])
+from baselines import RFM_SQL as sql
+settings = load_settings(sys.argv[2])
+with crmtool.open_store(sys.argv[1], settings, read_only=True) as store:
+    def best(fn):
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+        return min(times)
+    ours = best(lambda: crmtool.run(store, "grade.rfm", settings, as_of="2024-12-31", save=False))
+    floor = best(lambda: store.con.sql(sql).to_arrow_table())
+print(json.dumps({"crmtool": ours, "floor": floor}))
+"""
+
+
 @dataclass
 class Row:
     lines: int
@@ -155,7 +176,9 @@ class Bench:
             print(f"{r.lines:>11,} {label:<46} {r.note}", flush=True)
             return
         ratio = f"{r.ratio:6.2f}x" if r.ratio is not None else ""
-        print(f"{r.lines:>11,} {label:<46} {r.seconds:9.2f} {r.cpu:9.2f} {r.rss_mb:8.0f} {ratio:>8}", flush=True)
+        cpu = f"{r.cpu:9.2f}" if r.cpu is not None else f"{'':9}"
+        rss = f"{r.rss_mb:8.0f}" if r.rss_mb is not None else f"{'':8}"
+        print(f"{r.lines:>11,} {label:<46} {r.seconds:9.2f} {cpu} {rss} {ratio:>8}", flush=True)
 
     # ---- one size
 
@@ -223,6 +246,22 @@ class Bench:
         def base(name: str, *args: str) -> list[str]:
             return [self.py, str(scripts[name]), *args]
 
+        if self.wanted("grade rfm"):
+            got = subprocess.run([self.py, "-c", RFM_IN_PROCESS, str(store), str(cfg), str(HERE)],
+                                 capture_output=True, text=True)
+            if got.returncode == 0:
+                import json
+
+                t = json.loads(got.stdout.strip().splitlines()[-1])
+                group = "grade rfm, in one process"
+                for label, sec, is_base in (("crmtool.run(store, 'grade.rfm'), warm, best of 3", t["crmtool"], False),
+                                            ("the hand-written query, same connection", t["floor"], True)):
+                    row = Row(lines, group, label, sec, None, None, baseline=is_base,
+                              ratio=t["crmtool"] / t["floor"] if is_base else None)
+                    self.rows.append(row)
+                    self.print_row(row)
+            else:
+                print(f"rfm in one process failed: {got.stderr[-500:]}", file=sys.stderr)
         analyses = [
             ("grade rfm", ["grade", "rfm", "--as-of", AS_OF], [
                 ("DuckDB hand-written RFM query", base("rfm_floor", str(store), str(out / "rfm_floor.parquet"))),
@@ -280,7 +319,9 @@ class Bench:
                 out.append(f"| {r.lines:,} | {label} | — | — | {r.rss_mb:,.0f} | {r.note} |")
                 continue
             ratio = f"{r.ratio:.2f}×" if r.ratio is not None else ""
-            out.append(f"| {r.lines:,} | {label} | {r.seconds:,.2f} | {r.cpu:,.2f} | {r.rss_mb:,.0f} | {ratio} |")
+            cpu = f"{r.cpu:,.2f}" if r.cpu is not None else "—"
+            rss = f"{r.rss_mb:,.0f}" if r.rss_mb is not None else "—"
+            out.append(f"| {r.lines:,} | {label} | {r.seconds:,.2f} | {cpu} | {rss} | {ratio} |")
         if len(sizes) > 1:
             lo, hi = sizes[0], sizes[-1]
             out += ["", f"Growth from {lo:,} to {hi:,} lines ({hi // lo}× the lines); 1.00 = linear:", "",
