@@ -97,6 +97,35 @@ s = summary_data_from_transaction_data(df, 'customer_code', 'order_date', observ
 s.to_parquet(sys.argv[2])
 """
 
+# DuckDB alone: the files of one format into one table (kind, db, memory_limit, threads, files...)
+LOAD_FLOOR = """
+import codecs, os, sys, tempfile, duckdb
+kind, db, memory, threads, *files = sys.argv[1:]
+con = duckdb.connect(db)
+con.execute(f"SET memory_limit = '{memory}'")
+con.execute(f"SET threads = {int(threads)}")
+con.execute(f"SET temp_directory = '{db}.tmp'")
+if kind == "parquet":
+    con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [files])
+else:
+    paths = files
+    if kind == "gbk":
+        paths = []
+        for src in files:
+            fd, path = tempfile.mkstemp(suffix=".csv", dir=os.path.dirname(db))
+            dec = codecs.getincrementaldecoder("gb18030")()
+            with open(src, "rb") as f, os.fdopen(fd, "wb") as out:
+                while chunk := f.read(1 << 20):
+                    out.write(dec.decode(chunk).encode("utf-8"))
+            paths.append(path)
+    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [paths])
+    if kind == "gbk":
+        for p in paths:
+            os.unlink(p)
+con.close()
+"""
+
+
 # runs argv[1:] as a child and prints its wall seconds, CPU seconds and peak RSS (children included:
 # RUSAGE_CHILDREN covers every waited-for descendant) and exit code as JSON; an address-space cap in
 # bytes (env CRMTOOL_BENCH_CAP) turns a baseline that would exhaust the machine into a MemoryError

@@ -18,51 +18,14 @@ under 3 GB, time growing no worse than linearly. The data comes from benchmarks/
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-# runs argv[1:] as a child, then prints its wall seconds, peak RSS (kB) and exit code as JSON
-WRAPPER = """
-import json, resource, subprocess, sys, time
-t0 = time.perf_counter()
-p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-print(json.dumps({"seconds": time.perf_counter() - t0, "rss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-                  "rc": p.returncode, "err": p.stderr[-2000:]}))
-"""
-
-FLOOR = """
-import codecs, os, sys, tempfile, duckdb
-kind, src, db, memory, threads = sys.argv[1:6]
-con = duckdb.connect(db)
-con.execute(f"SET memory_limit = '{memory}'")
-con.execute(f"SET threads = {int(threads)}")
-con.execute(f"SET temp_directory = '{db}.tmp'")
-if kind == "parquet":
-    con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [src])
-else:
-    path = src
-    if kind == "gbk":
-        fd, path = tempfile.mkstemp(suffix=".csv")
-        dec = codecs.getincrementaldecoder("gb18030")()
-        with open(src, "rb") as f, os.fdopen(fd, "wb") as out:
-            while chunk := f.read(1 << 20):
-                out.write(dec.decode(chunk).encode("utf-8"))
-    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [path])
-    if kind == "gbk":
-        os.unlink(path)
-con.close()
-"""
-
-
-def measure(argv: list[str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", WRAPPER, *argv], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
+from baselines import LOAD_FLOOR, measure  # noqa: E402
 
 def fresh(work: Path, name: str) -> Path:
     db = work / name
@@ -72,7 +35,6 @@ def fresh(work: Path, name: str) -> Path:
 
 
 def run(lines: int, formats: list[str], data: Path, work: Path, memory: str, threads: int) -> list[dict]:
-    sys.path.insert(0, str(HERE))
     from generate import generate
 
     files = generate(data, lines, max(1000, lines // 50), set(formats))
@@ -81,15 +43,15 @@ def run(lines: int, formats: list[str], data: Path, work: Path, memory: str, thr
     rows = []
     for kind in formats:
         f = files[kind]
-        floor = measure([sys.executable, "-c", FLOOR, kind, str(f), str(fresh(work, "floor.duckdb")), memory,
-                         str(threads)])
+        floor = measure([sys.executable, "-c", LOAD_FLOOR, kind, str(fresh(work, "floor.duckdb")), memory,
+                         str(threads), str(f)])
         ours = measure([sys.executable, "-m", "crmtool", "--db", str(fresh(work, "crm.duckdb")), "--config",
                         str(config), "--quiet", "load", "orders", str(f)])
         if ours["rc"] != 0 or floor["rc"] != 0:
             print(f"{kind}: failed\n{ours['err']}\n{floor['err']}", file=sys.stderr)
         rows.append({"lines": lines, "format": kind, "mb": f.stat().st_size / 1e6, "floor_s": floor["seconds"],
-                     "floor_rss_mb": floor["rss_kb"] / 1024, "crmtool_s": ours["seconds"],
-                     "crmtool_rss_mb": ours["rss_kb"] / 1024, "ratio": ours["seconds"] / floor["seconds"]})
+                     "floor_rss_mb": floor["rss_mb"], "crmtool_s": ours["seconds"],
+                     "crmtool_rss_mb": ours["rss_mb"], "ratio": ours["seconds"] / floor["seconds"]})
         r = rows[-1]
         print(f"{lines:>11,} {kind:<8} {r['mb']:8.1f} MB  floor {r['floor_s']:7.2f} s {r['floor_rss_mb']:7.0f} MB  "
               f"crmtool {r['crmtool_s']:7.2f} s {r['crmtool_rss_mb']:7.0f} MB  ratio {r['ratio']:5.2f}", flush=True)

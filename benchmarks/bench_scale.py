@@ -41,39 +41,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from baselines import LIFETIMES, RFM_FLOOR, RFM_PANDAS, STATUS_PANDAS, WARN_PANDAS, measure  # noqa: E402
+from baselines import LIFETIMES, LOAD_FLOOR, RFM_FLOOR, RFM_PANDAS, STATUS_PANDAS, WARN_PANDAS, measure  # noqa: E402
 from generate import generate_archive, generate_monthly  # noqa: E402
 
 MONTH, AS_OF = "2024-12", "2024-12-31"
-
-# DuckDB alone: the files of one format into one table (kind, db, memory_limit, threads, files...)
-LOAD_FLOOR = """
-import codecs, os, sys, tempfile, duckdb
-kind, db, memory, threads, *files = sys.argv[1:]
-con = duckdb.connect(db)
-con.execute(f"SET memory_limit = '{memory}'")
-con.execute(f"SET threads = {int(threads)}")
-con.execute(f"SET temp_directory = '{db}.tmp'")
-if kind == "parquet":
-    con.execute("CREATE TABLE t AS SELECT * FROM read_parquet(?)", [files])
-else:
-    paths = files
-    if kind == "gbk":
-        paths = []
-        for src in files:
-            fd, path = tempfile.mkstemp(suffix=".csv", dir=os.path.dirname(db))
-            dec = codecs.getincrementaldecoder("gb18030")()
-            with open(src, "rb") as f, os.fdopen(fd, "wb") as out:
-                while chunk := f.read(1 << 20):
-                    out.write(dec.decode(chunk).encode("utf-8"))
-            paths.append(path)
-    con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [paths])
-    if kind == "gbk":
-        for p in paths:
-            os.unlink(p)
-con.close()
-"""
-
 
 # grade rfm inside one warm process: the library call (crmtool.run, no snapshot) against the
 # hand-written query on the same connection, best of three each; prints both seconds as JSON
