@@ -197,7 +197,7 @@ def _write(doc: Any, fmt: str, path: Path, written: list[Path] | None = None) ->
     from crmtool.reports.output import write_table
 
     for block in doc.cut_tables():
-        full = path.with_name(f"{path.stem}.{block.id}.{doc.full_format}")
+        full = path.with_name(f"{path.stem}.{block.id.strip('-')}.{doc.full_format}")
         write_table(block.full, full)
         block.full_file = full.name
         if written is not None:
