@@ -287,7 +287,8 @@ class Bench:
         for r in self.rows:
             label = ("↳ " + r.label) if r.baseline else f"**{r.label}**"
             if r.seconds is None:
-                out.append(f"| {r.lines:,} | {label} | — | — | {r.rss_mb:,.0f} | {r.note} |")
+                rss = f"{r.rss_mb:,.0f}" if r.rss_mb is not None else "—"
+                out.append(f"| {r.lines:,} | {label} | — | — | {rss} | {r.note} |")
                 continue
             ratio = f"{r.ratio:.2f}×" if r.ratio is not None else ""
             cpu = f"{r.cpu:,.2f}" if r.cpu is not None else "—"
@@ -340,12 +341,22 @@ def main() -> None:
     ap.add_argument("--reuse", action="store_true", help="keep the store a previous run loaded")
     ap.add_argument("--results", type=Path, default=None, help="write the table and machine facts here (Markdown)")
     ap.add_argument("--notes", type=Path, default=None, help="Markdown appended to --results")
+    ap.add_argument("--merge", type=Path, action="append", default=[],
+                    help="rows.json of an earlier run: its sizes this run does not measure join the table")
     args = ap.parse_args()
     args.lines = [int(x) for x in (args.lines or [1e7])]
     bench = Bench(args)
     print(f"{'lines':>11} {'step':<46} {'wall s':>9} {'cpu s':>9} {'peak MB':>8} {'ratio':>8}")
     for n in args.lines:
         bench.run_size(n)
+    import json
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    (args.work / "rows.json").write_text(json.dumps([r.__dict__ for r in bench.rows], indent=1), encoding="utf-8")
+    for path in args.merge:
+        earlier = [Row(**r) for r in json.loads(path.read_text(encoding="utf-8")) if r["lines"] not in args.lines]
+        bench.rows = sorted(bench.rows + earlier, key=lambda r: r.lines)  # stable: each size keeps its order
+        args.lines = sorted(set(args.lines) | {r.lines for r in earlier})
     print()
     print(bench.table())
     if args.results:

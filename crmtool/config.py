@@ -47,7 +47,9 @@ class SpecialPeriod:
 
 @dataclass
 class StoreSettings:
-    memory_limit: str = "4GB"
+    # DuckDB's buffer: with 2.5GB every command on 10^8 order lines stays under 4 GB of memory on an
+    # 8 GB office machine (benchmarks/RESULTS.md); what does not fit spills to temp_directory
+    memory_limit: str = "2.5GB"
     threads: int = 2
     temp_directory: str = ""  # empty: a folder next to the store file
     wait_seconds: float = 30.0

@@ -101,6 +101,27 @@ class Store:
     def close(self) -> None:
         self.con.close()
 
+    @contextmanager
+    def lean(self, limit: str = "1GB") -> Iterator[None]:
+        """Lower DuckDB's memory limit for a phase that needs little of it (writing reports from
+        results already in memory), so that its cache of the orders gives the memory back; the
+        configured limit is restored afterwards. Best effort: a limit the engine cannot meet now is
+        left as it was."""
+        import duckdb
+
+        before = self.settings.store.memory_limit or \
+            self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        try:
+            self.con.execute("SET memory_limit = ?", [limit])
+            lowered = True
+        except duckdb.Error:
+            lowered = False
+        try:
+            yield
+        finally:
+            if lowered:
+                self.con.execute("SET memory_limit = ?", [before])
+
     def __enter__(self) -> "Store":
         return self
 
