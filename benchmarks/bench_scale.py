@@ -315,7 +315,7 @@ class Bench:
         text = (f"# crmtool at scale: benchmark results\n\nWritten by `benchmarks/bench_scale.py` (its docstring says "
                 f"what each step is). Reproduce with:\n\n    {cmd}\n\n## Machine\n\n{facts}\n"
                 f"- crmtool store settings: memory_limit {a.memory_limit}, threads {a.threads}, spill to a temp "
-                f"folder beside the store\n\n## Results\n\nWhole processes, one run; peak RSS includes child processes. "
+                f"folder beside the store\n\n## Results\n\nWhole processes, one step at a time; peak RSS includes child processes. "
                 f"Baselines (↳) run under a {a.cap_gb:g} GB address-space cap; the ratio is the crmtool step above "
                 f"them over the baseline (under 1: crmtool is faster).\n\n{self.table()}\n")
         if a.notes and a.notes.exists():
