@@ -166,3 +166,21 @@ def test_monthly_job_publishes_the_whole_tables_beside_its_reports(tmp_path):
     for p in beside:
         assert pq.read_table(p).num_rows > 10
     shutil.rmtree(out)
+
+
+def test_report_command_names_the_whole_tables(report_store, tmp_path):  # noqa: F811
+    import subprocess
+    import sys
+
+    db, _, _ = report_store
+    cfg = tmp_path / "crmtool.toml"
+    cfg.write_text(f"[report]\nmax_rows = {CAP}\n", encoding="utf-8")
+    out = tmp_path / "churn.xlsx"
+    p = subprocess.run([sys.executable, "-m", "crmtool", "--config", str(cfg), "--db", str(db), "report", "churn",
+                        "-o", str(out)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert p.returncode == 0, p.stderr
+    lines = p.stderr.splitlines()
+    i = next(k for k, line in enumerate(lines) if "long table(s) show their first rows (report.max_rows)" in line)
+    named = [line.strip() for line in lines[i + 1:] if line.startswith("  ")]
+    assert named and all(n.endswith(".parquet") and (tmp_path / n.split("/")[-1]).is_file() for n in named)
+    assert int(lines[i].split()[0]) == len(named)

@@ -64,8 +64,11 @@ def report(
                               show_contacts=show_contacts, written=written)
     if not st.quiet:
         beside = [p for p in written if p != path]
-        print_lines([f"wrote {kind} report ({fmt}, {lang}) to {path} ({path.stat().st_size:,} bytes)"]
-                    + [f"  whole table beside it (the report shows its first rows): {p}" for p in beside], err=True)
+        lines = [f"wrote {kind} report ({fmt}, {lang}) to {path} ({path.stat().st_size:,} bytes)"]
+        if beside:
+            lines += [f"{len(beside)} long table(s) show their first rows (report.max_rows); whole tables:"] \
+                + [f"  {p}" for p in beside]
+        print_lines(lines, err=True)
 
 
 def register(app: typer.Typer) -> None:
