@@ -517,14 +517,11 @@ def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.
         name = f"monthly_{month:%Y-%m}" if stem == "monthly" else stem
         meta = reports.meta_for(store, results, month=f"{month:%Y-%m}", as_of=month_end(month),
                                 skipped={s["name"]: s["reason"] for s in skipped} or None)
+        files: list[Path] = []  # the reports, and the whole tables written once beside them at scale
         for fmt in formats:
-            files: list[Path] = []  # the report, and the whole tables written beside it at scale
             reports.render(kind, results, fmt=fmt, lang=lang, path=staging / f"{name}.{lang}.{fmt}", meta=meta,
                            written=files)
-            for f in files:
-                rel = Path(f).relative_to(staging)
-                if rel not in written:  # the xlsx and the html of a report share its whole tables
-                    written.append(rel)
+        written += [Path(f).relative_to(staging) for f in files]
     return written
 
 

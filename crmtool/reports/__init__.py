@@ -108,7 +108,8 @@ def render(kind: str, results: Mapping[str, "Result"], *, fmt: str, lang: str, p
 
     A table longer than report.max_rows shows its top rows; the whole table is written beside the
     report (``<report stem>.<table id>.parquet`` or ``.csv``, report.full_format) and named in it.
-    ``written`` (if given) receives every file written, the report last."""
+    ``written`` (if given) receives every file written, the report last; a whole table already in it
+    (the xlsx and the html of one report share them) is not written again."""
     from crmtool.reports.model import build_document
 
     _check(kind, fmt, lang, path)
@@ -198,8 +199,10 @@ def _write(doc: Any, fmt: str, path: Path, written: list[Path] | None = None) ->
 
     for block in doc.cut_tables():
         full = path.with_name(f"{path.stem}.{block.id.strip('-')}.{doc.full_format}")
-        write_table(block.full, full)
         block.full_file = full.name
+        if written is not None and full in written:
+            continue  # the other format of this report wrote it already
+        write_table(block.full, full)
         if written is not None:
             written.append(full)
     if written is not None:
