@@ -122,7 +122,9 @@ def _metric_check(table, metric: str, start, as_of) -> int:
     if table.num_rows and not pc.sum(table.column("metric_lines")).as_py():
         raise AnalysisError(f"--metric {metric}: none of the order lines between {start} (exclusive) and {as_of} "
                             f"has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose another --metric")
-    return int(pc.sum(pc.greater(table.column("metric_missing_lines"), 0)).as_py() or 0)
+    # sign(lines missing) is 1 for a customer missing some (a count is never negative); no Python
+    # scalar in the call: pyarrow converting one imports pandas, a fifth of a second
+    return int(pc.sum(pc.sign(table.column("metric_missing_lines"))).as_py() or 0)
 
 
 def _segment_counts(table) -> dict[str, int]:

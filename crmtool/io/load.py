@@ -5,10 +5,10 @@ five steps, each a small set-based SQL job inside DuckDB:
 
 - **read**: :func:`crmtool.io.readers.open_source` gives a relation of text columns and its first
   rows; the header is found in those (title rows above it, a second header row) by :func:`map_headers`;
-- **stage**: ``stg_text`` holds the mapped columns as trimmed text (``x_<column>``) with each row's
-  line; repeated header rows, total rows (合计) and empty rows are dropped in SQL; ``stg`` adds the
-  typed values, converted by the named macros every table shares (``crm_date``, ``crm_number``,
-  ``crm_money``, ``crm_tons`` …, see :func:`install_macros`);
+- **stage**: ``stg_text`` holds the mapped columns as trimmed text (``x_<column>``) in the file's
+  order; the view ``stg_src`` gives each body row its line, without repeated header rows, total rows
+  (合计) and empty rows; ``stg`` adds the typed values, converted by the named macros every table
+  shares (``crm_date``, ``crm_number``, ``crm_money``, ``crm_tons`` …, see :func:`install_macros`);
 - **check**: each failing cell is a reject with file, line, column, value and reason; the table's own
   checks (declared in :mod:`crmtool.io.schema`) and set checks (overlapping validity windows) add theirs;
 - **upsert**: the good rows, one per key (the last line of a file wins), replace the stored rows with
@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 from crmtool.config import TIER_SCHEMES, Settings
 from crmtool.errors import CrmtoolError, InputError, UsageError
-from crmtool.io.readers import Source, open_source, xlsx_sheet_names
+from crmtool.io.readers import Prepared, Source, is_csv, open_source, prepare_csv, xlsx_sheet_names
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY, MONTH,
                                NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
                                split_header_scale, split_header_unit, unit_id)
@@ -290,8 +290,9 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
                       "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
         "crm_score(x)": "TRY_CAST(replace(x, '%', '') AS DOUBLE)",
         # dates as exports write them, Excel serial numbers (45292 = 2024-01-01) included
-        "crm_date(x)": f"CASE WHEN {serial} THEN {from_serial} "
-                       f"WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
+        # (an ISO date first: no text a serial matches parses as a date, and most cells are ISO)
+        "crm_date(x)": f"CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
+                       f"WHEN {serial} THEN {from_serial} "
                        f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END",
         "crm_month(x)": f"CAST(date_trunc('month', CASE WHEN {serial} THEN {from_serial} "
                         f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END) AS DATE)",
@@ -353,16 +354,14 @@ _CODED = {"level": ("lk_level", "lid"), "ctype": ("lk_ctype", "cid"), "category"
 
 
 def _create_lookups(con, settings: Settings) -> None:
-    import pyarrow as pa
-
+    """The lookup tables, from lists bound as parameters (density keys and tier names come from the
+    user's config)."""
     for table, rows in _lookup_rows(settings).items():
         names = _LOOKUP_COLUMNS[table]
-        cols = list(zip(*rows)) if rows else [[] for _ in names]
-        arrow = pa.table({n: pa.array(list(c), pa.float64() if n in ("factor", "density") else pa.string())
-                          for n, c in zip(names, cols)})
-        con.register(f"{table}_src", arrow)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_src")
-        con.unregister(f"{table}_src")
+        cols = [list(c) for c in zip(*rows)] if rows else [[] for _ in names]
+        typed = ", ".join(f"unnest(?::{'DOUBLE' if n in ('factor', 'density') else 'VARCHAR'}[]) AS {n}"
+                          for n in names)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {typed}", cols)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -373,23 +372,11 @@ def _header_row_rid(src: Source, hm: HeaderMap) -> int:
     return src.head_rids[hm.header_index]
 
 
-@dataclass
-class Staged:
-    """Where the staged text is: ``text`` (stg_text: x_<name> columns by file position) and ``src``
-    (the body rows with __line and __rid), FROM-clause items that take ``params``; ``rid`` is the SQL
-    of a row's position in ``text``."""
-
-    text: str
-    src: str
-    params: list
-    rid: str
-
-
-def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> Staged:
-    """stg_text: one trimmed text column x_<name> per canonical column (NULL when the file lacks
-    it), the extras of an archive, and __skip for rows that are no data: empty, the header repeated
-    mid-file (page breaks of a printed export) or a total row (合计/小计). stg_src adds each row's line
-    and position (__rid) and drops the rows above the header and the skipped ones."""
+def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
+    """The reader's rows as trimmed text: one column x_<name> per canonical column (NULL when the
+    file lacks it), the extras of an archive, __nl (line breaks inside the record, for a file whose
+    records span lines) and __skip for rows that are no data: empty, the header repeated mid-file
+    (page breaks of a printed export) or a total row (合计/小计). Returns (SELECT, its parameters)."""
     w = src.width
     # each cell trimmed once (t<i>), in a projection under the one that maps and classifies
     inner = [q(src.line_column)] if src.line_column else []
@@ -404,8 +391,10 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> Staged:
     repeat = " AND ".join(f"{cells[i]} IS NOT DISTINCT FROM ?" for i in range(len(header))) or "false"
     # OR chains, not IN lists: this statement must stay a pure projection of the reader, so that
     # the rows keep the file's order (rowid = position in the file)
-    word = f"lower(replace(replace({first}, ':', ''), '：', ''))"
-    total = f"(strlen(__first) <= 12 AND (" + " OR ".join(f"{word} = {_sql_str(t)}" for t in TOTAL_WORDS) + "))"
+    # the first cell folded for the total-row words, once per row in its own projection (the words
+    # compared in one expression each fold it again: a quarter of the text's time)
+    word = f"CASE WHEN strlen({first}) <= 12 THEN lower(replace(replace({first}, ':', ''), '：', '')) END AS __word"
+    total = "(__word IS NOT NULL AND (" + " OR ".join(f"__word = {_sql_str(t)}" for t in TOTAL_WORDS) + "))"
     selects = [q(src.line_column)] if src.line_column else []
     for c in table.columns:
         pos = hm.columns.get(c.name)
@@ -422,15 +411,44 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> Staged:
     # the relation's (the path, in FROM)
     params = list(header) + list(src.params)
     text = (f"SELECT {', '.join(selects)} "
-            f"FROM (SELECT *, {middle} FROM (SELECT {', '.join(inner)} FROM {src.relation}))")
-    # materialized: a CSV for its row order, a workbook's Arrow stream because it can be read once,
-    # and every source because the typed stage over a materialized text is cheaper than over the
-    # reader (measured: 1.4 + 2.2 s against 5.4 s for 1e6 Parquet rows)
-    sql = f"CREATE OR REPLACE TEMP TABLE stg_text AS {text}"
+            f"FROM (SELECT *, {word} FROM (SELECT *, {middle} FROM (SELECT {', '.join(inner)} FROM {src.relation})))")
+    return text, params
+
+
+def _typed_select(table: Table, hm: HeaderMap, text: str) -> tuple[str, list[tuple[str, str, str, str]]]:
+    """Over the text rows: the typed columns, and __bad (some row check failed); each layer computes
+    what the next reads once. The lookups are joins, so the rows come out in no particular order.
+    Returns (SELECT, the row checks)."""
+    qty = table.quantity_unit[0] if table.quantity_unit else None
+    unit = table.quantity_unit[1] if table.quantity_unit else None
+    typed = [f"{_typed(c, hm)} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
+    sql = f"SELECT *, {', '.join(typed)} FROM ({text})"
+    if table.quantity_unit:
+        dflt = f"'{hm.default_unit}'" if hm.default_unit else "NULL"  # a unit id from UNITS
+        qx, ux = q("x_" + qty), q("x_" + unit)
+        inner = (f"SELECT *, crm_number(crm_qty_text({qx})) AS quantity_raw, "
+                 f"coalesce({ux}, crm_qty_unit({qx}), {dflt}, crm_base_unit()) AS unit_raw FROM ({sql})")
+        # the density of the first key that has one: product code, category as written, category id
+        dens = " ".join(f"LEFT JOIN lk_density d{i} ON d{i}.name = {k}" for i, k in enumerate(table.density_by))
+        density = f"coalesce({', '.join(f'd{i}.density' for i in range(len(table.density_by)))}, NULL)"
+        sql = (f"SELECT i.*, u.uid AS {q(unit)}, crm_tons(i.quantity_raw, u.kind, u.factor, {density}) AS {q(qty)} "
+               f"FROM ({inner}) i LEFT JOIN lk_unit u ON u.spelling = lower(i.unit_raw) {dens}")
+    checks = _row_checks(table, hm)
+    bad = " OR ".join(f"coalesce({cond}, false)" for _, _, _, cond in checks) or "false"
+    return f"SELECT *, ({bad}) AS __bad FROM ({sql})", checks
+
+
+def _stage(con, src: Source, hm: HeaderMap, table: Table) -> list[tuple[str, str, str, str]]:
+    """stg_text: every row the reader gives as text, in file order (see _text_select); stg_src: the
+    body rows (below the header, not skipped) with each row's position in the file (__rid) and line
+    (__line); stg: their typed columns and __bad. Returns the row checks."""
     import duckdb
 
+    text, params = _text_select(src, hm, table)
+    # materialized in file order (a CSV's line numbers come from the positions), as text only: an
+    # ordered write costs with every column it carries
     try:
-        con.execute(sql, params)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_text AS {text}", params)
     except duckdb.Error as exc:
         if src.relation.startswith("read_csv"):
             from crmtool.io.readers import csv_error
@@ -439,34 +457,38 @@ def _stage_text(con, src: Source, hm: HeaderMap, table: Table) -> Staged:
         raise
     if src.line_column:
         # the source gives each row's line: rows below the header line are the body
-        header_line = src.head_lines[hm.header_index]
-        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {q(src.line_column)} AS __line, "
-                    f"{q(src.line_column)} AS __rid, * FROM stg_text "
-                    f"WHERE {q(src.line_column)} > {int(header_line)} AND NOT __skip")
-        return Staged("stg_text", "stg_src", [], q(src.line_column))
-    hdr = _header_row_rid(src, hm)
-    # a row's index in the file: rowids are consecutive in insertion order, from an offset that
-    # differs inside a transaction
-    first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
-    rid = f"(rowid - {int(first)})"
-    _check_order(con, src, hm, table, int(first))
-    # CSV: line = index + 1 + line breaks inside earlier records + empty lines before (see readers)
-    nl = ("+ coalesce(sum(__nl) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
-          if src.multiline else "")
-    inner = f"SELECT {rid} AS __rid, {rid} + {int(src.line_offset)} {nl} AS __s, * FROM stg_text"
-    if src.blank_keys:
-        con.execute("CREATE OR REPLACE TEMP TABLE stg_blanks (a BIGINT, cnt BIGINT)")
-        con.executemany("INSERT INTO stg_blanks VALUES (?, ?)", [list(k) for k in src.blank_keys])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT s.__s + coalesce(b.cnt, 0) AS __line, s.* "
-                    f"FROM ({inner}) s ASOF LEFT JOIN stg_blanks b ON s.__s > b.a "
-                    f"WHERE s.__rid > {int(hdr)} AND NOT s.__skip")
+        lc, header_line = q(src.line_column), int(src.head_lines[hm.header_index])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {lc} AS __line, {lc} AS __rid, * FROM stg_text "
+                    f"WHERE {lc} > {header_line} AND NOT __skip")
     else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) "
-                    f"WHERE __rid > {int(hdr)} AND NOT __skip")
-    return Staged("stg_text", "stg_src", [], rid)
+        hdr = _header_row_rid(src, hm)
+        # a row's index in the file: rowids are consecutive in insertion order, from an offset that
+        # differs inside a transaction
+        first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
+        rid = f"(rowid - {int(first)})"
+        _check_order(con, src, hm, int(first))
+        # CSV: line = index + 1 + line breaks inside earlier records + empty lines before (see readers)
+        nl = ("+ coalesce(sum(__nl) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+              if src.multiline else "")
+        inner = f"SELECT {rid} AS __rid, {rid} + {int(src.line_offset)} {nl} AS __s, * FROM stg_text"
+        if src.blank_keys:
+            con.execute("CREATE OR REPLACE TEMP TABLE stg_blanks (a BIGINT, cnt BIGINT)")
+            con.executemany("INSERT INTO stg_blanks VALUES (?, ?)", [list(k) for k in src.blank_keys])
+            con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT s.__s + coalesce(b.cnt, 0) AS __line, s.* "
+                        f"FROM ({inner}) s ASOF LEFT JOIN stg_blanks b ON s.__s > b.a "
+                        f"WHERE s.__rid > {int(hdr)} AND NOT s.__skip")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) "
+                        f"WHERE __rid > {int(hdr)} AND NOT __skip")
+    typed, checks = _typed_select(table, hm, "SELECT * FROM stg_src")
+    names = [c.name for c in table.columns] + (["quantity_raw", "unit_raw"] if table.quantity_unit else [])
+    kept = ", ".join(q(n) for n in names)
+    with _unordered(con):  # every row carries its position and line from here on
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT __rid, __line, {kept}, __bad FROM ({typed})")
+    return checks
 
 
-def _check_order(con, src: Source, hm: HeaderMap, table: Table, first: int) -> None:
+def _check_order(con, src: Source, hm: HeaderMap, first: int) -> None:
     """The first staged rows must be the first rows of the file (read apart as the head): a plan
     that lost the file's order would give every reject a wrong line number."""
     name, pos = next(iter(hm.columns.items()))
@@ -532,34 +554,6 @@ def _row_checks(table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
                        f"{q(ucol)} IS NOT NULL AND quantity_raw IS NOT NULL AND {q(qty)} IS NULL"))
     for chk in table.checks:
         checks.append((chk.field, chk.value, chk.reason, chk.when))
-    return checks
-
-
-def _stage_typed(con, table: Table, hm: HeaderMap, st: Staged) -> list[tuple[str, str, str, str]]:
-    """stg: each row's position and line, the typed columns and __bad (some check failed). The text
-    as read stays in stg_text, joined back for the few bad rows only."""
-    xs = ", ".join(q("x_" + c.name) for c in table.columns)
-    extras = "".join(f", {q(f'__extra_{j}')}" for j in range(len(hm.extras))) if table.keep_extra else ""
-    qty = table.quantity_unit[0] if table.quantity_unit else None
-    unit = table.quantity_unit[1] if table.quantity_unit else None
-    typed = [f"{_typed(c, hm)} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
-    sql = f"SELECT s.__rid, s.__line, {xs}{extras}, {', '.join(typed)} FROM {st.src} s"
-    if table.quantity_unit:
-        dflt = f"'{hm.default_unit}'" if hm.default_unit else "NULL"  # a unit id from UNITS
-        qx, ux = q("x_" + qty), q("x_" + unit)
-        inner = (f"SELECT *, crm_number(crm_qty_text({qx})) AS quantity_raw, "
-                 f"coalesce({ux}, crm_qty_unit({qx}), {dflt}, crm_base_unit()) AS unit_raw FROM ({sql})")
-        # the density of the first key that has one: product code, category as written, category id
-        dens = " ".join(f"LEFT JOIN lk_density d{i} ON d{i}.name = {k}" for i, k in enumerate(table.density_by))
-        density = f"coalesce({', '.join(f'd{i}.density' for i in range(len(table.density_by)))}, NULL)"
-        sql = (f"SELECT i.*, u.uid AS {q(unit)}, crm_tons(i.quantity_raw, u.kind, u.factor, {density}) AS {q(qty)} "
-               f"FROM ({inner}) i LEFT JOIN lk_unit u ON u.spelling = lower(i.unit_raw) {dens}")
-    checks = _row_checks(table, hm)
-    bad = " OR ".join(f"coalesce({cond}, false)" for _, _, _, cond in checks) or "false"
-    names = [c.name for c in table.columns] + (["quantity_raw", "unit_raw"] if table.quantity_unit else [])
-    kept = ", ".join(q(n) for n in names)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT __rid, __line, {kept}, ({bad}) AS __bad FROM ({sql})",
-                st.params)
     return checks
 
 
@@ -630,8 +624,9 @@ def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> str:
 # one file: read -> stage -> check -> upsert -> record
 
 
-def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings) -> tuple[Source, HeaderMap]:
-    src = open_source(path, con, sheet)
+def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings,
+          prepared: Prepared | None = None) -> tuple[Source, HeaderMap]:
+    src = open_source(path, con, sheet, prepared)
     user = settings.columns.get(table.name, {})
     try:
         return src, map_headers(src, table, user)
@@ -649,7 +644,7 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings) 
         raise
 
 
-def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, st: Staged) -> tuple[int, int]:
+def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple[int, int]:
     """Replace the stored rows with the keys of ``good`` by its rows; (stored rows replaced, inserted)."""
     tname = q(table.name)
     key = [k for k in table.key if not (k == table.numbered_key and k not in hm.columns)]
@@ -668,15 +663,28 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, st: Stag
     replaced = _delete_keys(con, tname, key, key_match, good)
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)
-    inserted = con.execute(f"INSERT INTO {tname} ({cols}, batch_id, source_line) SELECT {cols}, ?, __line "
-                           f"FROM {good}", [batch_id]).fetchall()[0][0]
+    with _unordered(con):  # each row carries its line; their order in the table means nothing
+        inserted = con.execute(f"INSERT INTO {tname} ({cols}, batch_id, source_line) SELECT {cols}, ?, __line "
+                               f"FROM {good}", [batch_id]).fetchall()[0][0]
     if table.keep_extra and hm.extras:
         con.execute("DELETE FROM customers_extra WHERE customer_id IN (SELECT customer_id FROM stg_good)")
         for j, header in enumerate(hm.extras):
             con.execute(f"INSERT INTO customers_extra SELECT g.customer_id, ?, s.{q(f'__extra_{j}')}, ? "
-                        f"FROM {good} g JOIN {st.src} s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
-                        [header, batch_id] + st.params)
+                        f"FROM {good} g JOIN stg_src s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
+                        [header, batch_id])
     return int(replaced), int(inserted)
+
+
+@contextlib.contextmanager
+def _unordered(con):
+    """Let DuckDB write rows in whatever order its threads finish them (half the time of an insert
+    that keeps the source's order); the setting the connection had comes back afterwards."""
+    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
 
 
 def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> int:
@@ -698,12 +706,12 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
 
 
 def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_set: bool,
-                    header_of: dict[str, str], st: Staged) -> None:
+                    header_of: dict[str, str]) -> None:
     """The file's rejects replace those an earlier load of the same file into this table recorded."""
     con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [str(path), table.name])
     xs = ", ".join(q("x_" + c.name) for c in table.columns)
     con.execute(f"CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT b.*, {xs} FROM (SELECT * FROM stg WHERE __bad) b "
-                f"JOIN (SELECT {st.rid} AS __rid, * FROM {st.text}) x USING (__rid)", st.params)
+                "JOIN stg_src x USING (__rid)")
     parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "
              f"{_sql_str(REASONS[r])} AS reason FROM stg_bad WHERE coalesce({cond}, false)"
              for f, v, r, cond in checks]
@@ -724,18 +732,17 @@ _STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_te
 
 
 def _load_one(store: Store, table: Table, path: Path, sheet: str | None, settings: Settings,
-              progress: Progress | None, step: int, total: int) -> FileResult:
+              progress: Progress | None, step: int, total: int, prepared: Prepared | None = None) -> FileResult:
     con = store.con
     if progress:
         progress(f"reading {path.name}", step, total)
-    src, hm = _read(con, table, path, sheet, settings)
+    src, hm = _read(con, table, path, sheet, settings, prepared)
     try:
         if src.register:
             src.register(con)
         if progress:
             progress(f"checking {path.name}", step, total)
-        st = _stage_text(con, src, hm, table)
-        checks = _stage_typed(con, table, hm, st)
+        checks = _stage(con, src, hm, table)
         has_set = _set_checks(con, table)
         good = _good(con, table, hm, has_set)
         rows_read, rejected, n_good = con.execute(
@@ -746,12 +753,12 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         if progress:
             progress(f"writing {path.name}", step, total)
         batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
-        replaced, accepted = _upsert(con, table, hm, batch_id, good, st)
+        replaced, accepted = _upsert(con, table, hm, batch_id, good)
         superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
         if table.quantity_unit:
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
-        _record_rejects(con, table, path, batch_id, checks, has_set, header_of, st)
+        _record_rejects(con, table, path, batch_id, checks, has_set, header_of)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
                     [batch_id, str(path), src.sha256, table.name, rows_read, accepted, rejected,
                      replaced + superseded])
@@ -776,6 +783,49 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
 Progress = Callable[[str, int, int], None]  # (phase text, step, total steps)
 
 
+class _Ahead:
+    """Prepares the next CSV (hash, UTF-8 check or transcoding, line scan: Python work) in a thread
+    while DuckDB reads the current one. ``prepared(i)`` waits for file i and starts file i + 1; an
+    error preparing a file is raised when that file's turn comes, as if it were read in turn."""
+
+    def __init__(self, files: Sequence[str | os.PathLike[str]]):
+        self.files = [Path(f) for f in files]
+        self.pending: dict[int, object] = {}
+        self.pool = None
+
+    def __enter__(self) -> "_Ahead":
+        return self
+
+    def _start(self, i: int) -> None:
+        if i >= len(self.files) or i in self.pending:
+            return
+        p = self.files[i]
+        if not (is_csv(p) and p.is_file()):
+            return
+        if self.pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="crmtool-prepare")
+        self.pending[i] = self.pool.submit(prepare_csv, p)
+
+    def prepared(self, i: int) -> Prepared | None:
+        self._start(i)
+        self._start(i + 1)
+        future = self.pending.pop(i, None)
+        return future.result() if future is not None else None  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        # files prepared but not loaded (an error stopped the load): their transcoded copies go
+        for future in self.pending.values():
+            try:
+                future.result().discard()  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - the error that stopped the load is the one to report
+                pass
+        self.pending.clear()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+
 class _StrictRollback(Exception):
     """Raised inside the transaction to roll a strict load back."""
 
@@ -797,9 +847,10 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     install_macros(store.con, settings)
     failed = False
     try:
-        with contextlib.nullcontext() if in_transaction else store.transaction():
+        with contextlib.nullcontext() if in_transaction else store.transaction(), _Ahead(files) as ahead:
             for i, f in enumerate(files, start=1):
-                results.append(_load_one(store, table, Path(f), sheet, settings, progress, i, len(files)))
+                results.append(_load_one(store, table, Path(f), sheet, settings, progress, i, len(files),
+                                         ahead.prepared(i - 1)))
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:

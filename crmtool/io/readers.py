@@ -261,7 +261,27 @@ def _csv_relation(width: int, delim: str, parallel: bool) -> str:
             f"parallel = {'true' if parallel else 'false'}, max_line_size = {2 * MAX_LINE_BYTES + 1024})")
 
 
-def read_csv(path: Path, con) -> Source:
+@dataclass
+class Prepared:
+    """A CSV after the pass in Python: its encoding, the UTF-8 file DuckDB reads (``target``: the
+    file itself, or a temporary transcoded copy listed in ``temp``), the line scan and the hash.
+    Made without DuckDB, so the loader prepares the next file in a thread while DuckDB reads this
+    one; call :meth:`discard` if it is not used."""
+
+    path: Path
+    codec: str
+    target: Path
+    temp: list[Path]
+    scan: _Scan
+    sha256: str
+
+    def discard(self) -> None:
+        for p in self.temp:
+            p.unlink(missing_ok=True)
+
+
+def prepare_csv(path: Path) -> Prepared:
+    """Hash the file, check it is UTF-8 (else transcode it) and scan its lines, in one streaming pass."""
     with open(path, "rb") as f:
         sample = f.read(SAMPLE_BYTES)
     codec, skip = detect_encoding(sample, path)
@@ -275,6 +295,12 @@ def read_csv(path: Path, con) -> Source:
     if codec in ("gb18030", "utf-16"):
         target = _transcode(path, codec, skip, scan, sha)
         temp.append(target)
+    return Prepared(path, codec, target, temp, scan, sha.hexdigest())
+
+
+def read_csv(path: Path, con, prepared: Prepared | None = None) -> Source:
+    prep = prepared or prepare_csv(path)
+    codec, target, temp, scan = prep.codec, prep.target, prep.temp, prep.scan
     try:
         text = _sample_text(target)
         delim = _sniff_delimiter(text[:20000])
@@ -297,7 +323,7 @@ def read_csv(path: Path, con) -> Source:
             if scan.multiline:
                 before += sum(c.count("\n") for c in row if c)
         return Source(path, codec, relation, [str(target)], width, head, list(range(len(head))), lines,
-                      blank_keys=keys, multiline=scan.multiline, sha256=sha.hexdigest(), temp_files=temp)
+                      blank_keys=keys, multiline=scan.multiline, sha256=prep.sha256, temp_files=temp)
     except BaseException:
         for p in temp:
             p.unlink(missing_ok=True)
@@ -521,8 +547,12 @@ def read_parquet(path: Path, con) -> Source:
 # ---------------------------------------------------------------------------------------------
 
 
-def open_source(path: str | Path, con, sheet: str | None = None) -> Source:
-    """Open any supported file by its extension."""
+def is_csv(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in (".csv", ".txt", ".tsv", "")
+
+
+def open_source(path: str | Path, con, sheet: str | None = None, prepared: Prepared | None = None) -> Source:
+    """Open any supported file by its extension (a CSV ``prepared`` already, when given)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such file")
@@ -533,6 +563,6 @@ def open_source(path: str | Path, con, sheet: str | None = None) -> Source:
         raise InputError(f"{p}: old .xls workbooks are not supported; save it as .xlsx or CSV")
     if ext in (".parquet", ".pq"):
         return read_parquet(p, con)
-    if ext in (".csv", ".txt", ".tsv", ""):
-        return read_csv(p, con)
+    if is_csv(p):
+        return read_csv(p, con, prepared)
     raise InputError(f"{p}: unknown file type {ext!r}; use .csv, .xlsx or .parquet")

@@ -134,7 +134,9 @@ def _plain(table):
             col = pc.cast(col, pa.float64())
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             risky = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
-            col = pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", col, ""), col)
+            # (options, not Python scalars: pyarrow converting a scalar imports pandas, 0.2 s)
+            risky = pc.and_kleene(risky, pc.is_valid(risky))  # a missing cell is not risky
+            col = pc.if_else(risky, pc.utf8_replace_slice(col, start=0, stop=0, replacement="'"), col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
 
