@@ -269,7 +269,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_trim(x)": "trim(x)",
         # (an OR chain, not IN: DuckDB may plan an IN list as a join, which loses the file's row order)
         # (strlen counts bytes and costs nothing; length would count characters)
-        "crm_nothing(t)": f"CASE WHEN strlen(t) <= 4 AND ({placeholders}) THEN NULL ELSE t END",
+        # (a CASE whose first branch lets the longer cells through: an AND in a projection tests
+        # every comparison on every cell, a CASE only on the cells still undecided — a fifth of the
+        # text stage)
+        "crm_nothing(t)": f"CASE WHEN strlen(t) > 4 THEN t WHEN {placeholders} THEN NULL ELSE t END",
         "crm_text(x)": "crm_nothing(crm_trim(x))",
         # SAP's trailing minus (123.00-) and accounting brackets (12) are negative
         "crm_signed(s)": "CASE WHEN s LIKE '%-' THEN '-' || rtrim(s, '-') "
@@ -306,9 +309,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_category_id(x)": "(SELECT cid FROM lk_category WHERE spelling = lower(x))",
         "crm_category(cat, product)": f"coalesce(crm_category_id(cat), CASE {pats} ELSE NULL END, 'other')",
         # a quantity cell may carry its unit ("12吨", "1,000 升"): the number and the unit apart
-        "crm_qty_text(x)": f"CASE WHEN TRY_CAST(x AS DOUBLE) IS NULL AND regexp_full_match(x, '{num}') "
+        # (a plain number first: the pattern is tried only on the cells that are none)
+        "crm_qty_text(x)": f"CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN x WHEN regexp_full_match(x, '{num}') "
                            f"THEN regexp_extract(x, '{num}', 1) ELSE x END",
-        "crm_qty_unit(x)": f"CASE WHEN TRY_CAST(x AS DOUBLE) IS NULL AND regexp_full_match(x, '{num}') "
+        "crm_qty_unit(x)": f"CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN NULL WHEN regexp_full_match(x, '{num}') "
                            f"THEN regexp_extract(x, '{num}', 2) END",
         # a quantity in units.base (tons by default) from a quantity in a unit of kind mass or volume
         # with its factor to kg or L; mass <-> volume needs the density (kg/L)
@@ -388,7 +392,11 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     middle = (f"coalesce({', '.join(cells)})" if w > 1 else cells[0]) + " AS __first"
     first = "__first"
     header = [h or None for h in hm.headers][:w]
-    repeat = " AND ".join(f"{cells[i]} IS NOT DISTINCT FROM ?" for i in range(len(header))) or "false"
+    same = [f"{cells[i]} IS NOT DISTINCT FROM ?" for i in range(len(header))]
+    # the header repeated: the rest compared only where the first cell is the header's (a CASE, not
+    # an AND, which would compare every cell of every row)
+    repeat = (same[0] if len(same) == 1 else f"CASE WHEN {same[0]} THEN ({' AND '.join(same[1:])}) ELSE false END"
+              ) if same else "false"
     # OR chains, not IN lists: this statement must stay a pure projection of the reader, so that
     # the rows keep the file's order (rowid = position in the file)
     # the first cell folded for the total-row words, once per row in its own projection (the words
