@@ -823,8 +823,13 @@ class _Ahead:
         return future.result() if future is not None else None  # type: ignore[attr-defined]
 
     def __exit__(self, *exc: object) -> None:
-        # files prepared but not loaded (an error stopped the load): their transcoded copies go
+        # files prepared but not loaded (an error or Ctrl+C stopped the load): one not started yet is
+        # not started, and the transcoded copy of one already prepared goes
         for future in self.pending.values():
+            future.cancel()  # type: ignore[attr-defined]
+        for future in self.pending.values():
+            if future.cancelled():  # type: ignore[attr-defined]
+                continue
             try:
                 future.result().discard()  # type: ignore[attr-defined]
             except Exception:  # noqa: BLE001 - the error that stopped the load is the one to report
