@@ -105,22 +105,9 @@ class Store:
     def lean(self, limit: str = "1GB") -> Iterator[None]:
         """Lower DuckDB's memory limit for a phase that needs little of it (writing reports from
         results already in memory), so that its cache of the orders gives the memory back; the
-        configured limit is restored afterwards. Best effort: a limit the engine cannot meet now is
-        left as it was."""
-        import duckdb
-
-        before = self.settings.store.memory_limit or \
-            self.con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
-        try:
-            self.con.execute("SET memory_limit = ?", [limit])
-            lowered = True
-        except duckdb.Error:
-            lowered = False
-        try:
+        configured limit is restored afterwards (best effort, see :func:`temporarily`)."""
+        with temporarily(self.con, "memory_limit", limit, restore=self.settings.store.memory_limit or None):
             yield
-        finally:
-            if lowered:
-                self.con.execute("SET memory_limit = ?", [before])
 
     def __enter__(self) -> "Store":
         return self
@@ -135,6 +122,28 @@ class Store:
         except Exception:  # duckdb.CatalogException: a store from before meta existed / empty file
             return 0
         return int(row[0]) if row else 0
+
+
+@contextmanager
+def temporarily(con: "duckdb.DuckDBPyConnection", name: str, value: object,
+                restore: object = None) -> Iterator[None]:
+    """SET the DuckDB setting ``name`` (one of ours, never user text) to ``value`` for a block, then
+    back to ``restore`` or to what it was. Best effort: a value the engine refuses now (a memory
+    limit below what it holds) leaves the setting as it was."""
+    import duckdb
+
+    before = restore if restore is not None else \
+        con.execute("SELECT current_setting(?)", [name]).fetchall()[0][0]
+    try:
+        con.execute(f"SET {name} = ?", [value])
+        changed = True
+    except duckdb.Error:
+        changed = False
+    try:
+        yield
+    finally:
+        if changed:
+            con.execute(f"SET {name} = ?", [before])
 
 
 def _configure(con: "duckdb.DuckDBPyConnection", path: Path, settings: Settings, read_only: bool) -> None:

@@ -35,7 +35,7 @@ from crmtool.io.readers import Prepared, Source, is_csv, open_source, prepare_cs
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY, MONTH,
                                NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
                                split_header_scale, split_header_unit, unit_id)
-from crmtool.store import Store, quote_ident as q
+from crmtool.store import Store, quote_ident as q, temporarily
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
                 "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S",
@@ -504,7 +504,7 @@ def _check_order(con, src: Source, hm: HeaderMap, first: int) -> None:
     want = [r[pos] if pos < len(r) else None for r in src.head[:n]]
     rows = con.execute(f"SELECT rowid - ? AS i, {q('x_' + name)} FROM stg_text WHERE rowid < ? + ? ORDER BY rowid",
                        [first, first, n]).fetchall()
-    expected = [con.execute("SELECT crm_text(?)", [w]).fetchall()[0][0] for w in want]
+    expected = list(con.execute("SELECT " + ", ".join("crm_text(?)" for _ in want), want).fetchall()[0]) if want else []
     if [r[1] for r in rows] != expected:
         raise CrmtoolError(f"{src.path}: the staged rows are not in file order, so line numbers would be wrong; "
                            "this is a bug in crmtool — please report it")
@@ -683,16 +683,10 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple
     return int(replaced), int(inserted)
 
 
-@contextlib.contextmanager
 def _unordered(con):
     """Let DuckDB write rows in whatever order its threads finish them (half the time of an insert
-    that keeps the source's order); the setting the connection had comes back afterwards."""
-    before = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if before else 'false'}")
+    that keeps the source's order), for one block."""
+    return temporarily(con, "preserve_insertion_order", False)
 
 
 def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> int:
