@@ -1,7 +1,6 @@
 """The command line: parse, call one library function, render. Errors become one sentence and an
 exit code (0 ok, 1 data/analysis error, 2 usage, 3 store busy)."""
 
-from __future__ import annotations
 
 import os
 import sys
@@ -11,7 +10,7 @@ from typing import Annotated, List, Optional
 import typer
 from typer.core import TyperGroup
 
-from crmtool.commands.common import AppState, stderr_console, state
+from crmtool.commands.common import AppState, command_group, stderr_console, state
 from crmtool.errors import CrmtoolError
 
 
@@ -62,9 +61,9 @@ class CrmGroup(TyperGroup):
             ctx.exit(1)
 
 
-app = typer.Typer(cls=CrmGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+app = command_group(cls=CrmGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="crmtool — customer analytics for energy and chemical sellers (客户资源管理分析).")
-config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+config_app = command_group(no_args_is_help=True, help="Show the effective configuration.")
 app.add_typer(config_app, name="config")
 
 

@@ -1,6 +1,5 @@
 """`crmtool churn alive`: parse options, run ``churn.alive`` (BG/NBD, SPEC §4.12), render it."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 

@@ -1,15 +1,14 @@
 """`crmtool churn …`: parse options, run one registered analysis, render it."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 
 import typer
 
-from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, render, render_result,
+from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, render, render_result,
                                      run_command, stdout_is_terminal)
 
-app = typer.Typer(help="Churn: status, early warning, idle monitoring, win-back, backtest, purchase probability (BG/NBD).",
+app = command_group(help="Churn: status, early warning, idle monitoring, win-back, backtest, purchase probability (BG/NBD).",
                   no_args_is_help=True)
 
 # what a manager reads first on a terminal: who, how bad, then the numbers

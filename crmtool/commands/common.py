@@ -18,6 +18,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from crmtool.store import Store
 
 
+def command_group(**kwargs: Any) -> typer.Typer:
+    """A Typer app with plain Click help: Typer's rich help imports rich.markdown, markdown-it and
+    rich.syntax (about 0.15 s) before printing anything, and `crmtool --help` must stay fast.
+    Help is wrapped to the terminal, up to 120 columns, so a command's one-line summary is not cut."""
+    kwargs.setdefault("rich_markup_mode", None)
+    kwargs.setdefault("context_settings", {"max_content_width": 120})
+    return typer.Typer(**kwargs)
+
+
 @dataclass
 class AppState:
     db: Optional[str] = None

@@ -1,7 +1,6 @@
 """`crmtool rejects` and `crmtool columns`: what the loader turned away, and the headers it accepts.
 The logic lives in :mod:`crmtool.io.catalog`."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 

@@ -1,22 +1,21 @@
 """`crmtool grade …` and `crmtool classify …`: parse options, run one registered analysis, render.
 The logic lives in :mod:`crmtool.grading`; the runner stores every result as a snapshot."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, List, Optional
 
 import typer
 
-from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, WindowOpt,
+from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, WindowOpt,
                                      YearOpt, print_lines, render_result, run_command, state, stdout_is_terminal)
 
 if TYPE_CHECKING:  # pragma: no cover
     from crmtool.config import Settings
 
-app = typer.Typer(help="Grade customers: RFM, Pareto/ABC, level suggestion, balanced scorecard. "
+app = command_group(help="Grade customers: RFM, Pareto/ABC, level suggestion, balanced scorecard. "
                        "Without a method: all of them for the period, with one summary.")
-classify_app = typer.Typer(no_args_is_help=True, help="Classify customers: value × strategic-fit four-quadrant.")
+classify_app = command_group(no_args_is_help=True, help="Classify customers: value × strategic-fit four-quadrant.")
 
 MetricOpt = Annotated[Optional[str], typer.Option("--metric", help="amount, volume or profit.")]
 SetOpt = Annotated[Optional[List[str]], typer.Option(

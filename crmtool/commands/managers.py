@@ -1,15 +1,14 @@
 """`crmtool managers …`: parse options, run one registered analysis, render it."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 
 import typer
 
-from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
+from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
                                      YearOpt, render_result, run_command)
 
-app = typer.Typer(help="Account managers: the manager scorecard 客户经理评价.", no_args_is_help=True)
+app = command_group(help="Account managers: the manager scorecard 客户经理评价.", no_args_is_help=True)
 
 RegionOpt = Annotated[Optional[str], typer.Option("--region", help="Show only this region's managers (the score "
                                                   "is still computed over every manager).")]

@@ -1,7 +1,6 @@
 """`crmtool report KIND`: run the analyses of a report through the runner and write one Excel
 workbook or one offline HTML page (SPEC §5)."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Optional

@@ -1,7 +1,6 @@
 """`crmtool run monthly`: the monthly cron job (SPEC §5.1). The work is :func:`crmtool.monthly.run_monthly`;
 this layer parses the options and writes the ISO-timestamped log lines cron keeps."""
 
-from __future__ import annotations
 
 import datetime as dt
 import sys
@@ -10,10 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmtool.commands.common import AllowFutureOpt, MonthOpt, state
+from crmtool.commands.common import AllowFutureOpt, MonthOpt, command_group, state
 from crmtool.errors import CrmtoolError
 
-app = typer.Typer(help="Batch jobs for cron and the Windows Task Scheduler.", no_args_is_help=True)
+app = command_group(help="Batch jobs for cron and the Windows Task Scheduler.", no_args_is_help=True)
 
 
 def _line(message: str) -> None:

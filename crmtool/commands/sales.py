@@ -1,16 +1,15 @@
 """`crmtool sales …`: parse options, run one registered analysis, render it. The logic lives in
 :mod:`crmtool.sales`."""
 
-from __future__ import annotations
 
 from typing import Annotated, Optional
 
 import typer
 
-from crmtool.commands.common import (AllowFutureOpt, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
+from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
                                      YearOpt, render_result, run_command)
 
-app = typer.Typer(help="Sales analysis: overview, pivot, attainment, campaign effect, freight.",
+app = command_group(help="Sales analysis: overview, pivot, attainment, campaign effect, freight.",
                   no_args_is_help=True)
 
 FromOpt = Annotated[Optional[str], typer.Option("--from", help="First date (YYYY-MM-DD, or YYYY-MM for its first "
