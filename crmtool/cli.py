@@ -1,7 +1,6 @@
 """The command line: parse, call one library function, render. Errors become one sentence and an
 exit code (0 ok, 1 data/analysis error, 2 usage, 3 store busy)."""
 
-
 import os
 import sys
 from pathlib import Path
@@ -12,24 +11,6 @@ from typer.core import TyperGroup
 
 from crmtool.commands.common import AppState, command_group, stderr_console, state
 from crmtool.errors import CrmtoolError
-
-
-def _no_type_for_flags() -> None:
-    """Boolean flags take no value: show no ``<bool>`` type beside them in --help."""
-    from typer.core import TyperOption
-
-    original = getattr(TyperOption, "display_type_rich", None)
-    if original is None or getattr(original, "_crmtool", False):
-        return
-
-    def display_type_rich(self, ctx):
-        return None if getattr(self, "is_flag", False) else original(self, ctx)
-
-    display_type_rich._crmtool = True  # type: ignore[attr-defined]
-    TyperOption.display_type_rich = display_type_rich
-
-
-_no_type_for_flags()
 
 
 class CrmGroup(TyperGroup):
