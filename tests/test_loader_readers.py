@@ -56,6 +56,34 @@ def test_parquet_whole_floats_and_timestamps_as_text(store, tmp_path):
         ("4500001235", dt.date(2024, 2, 2), "7.5", Decimal("2.0000"), 3)]
 
 
+def test_parquet_rejects_total_row_and_extra_columns_keep_their_lines(store, tmp_path):
+    """A Parquet file is staged without a text copy: the cells of rejected rows are read again from
+    the file, by line (row index + 2, the header being line 1)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pa.table({"凭证号": ["A", "B", "C", "合计", "D", "E"],
+                  "过账日期": ["2024-02-01", "2024-13-45", "2024-02-03", None, "2024-02-04", "2024-02-05"],
+                  "客户编码": ["C1", "C1", "C2", None, "-", "C3"],
+                  "数量": ["1.5", "2", "abc", "4.5", "1", "3.0"]})
+    pq.write_table(t, tmp_path / "o.parquet")
+    r = load_files(store, "orders", [tmp_path / "o.parquet"])
+    # lines 2..7; line 5 is the total row: no data, neither accepted nor rejected
+    assert (r.files[0].rows_read, r.accepted, r.rejected) == (5, 2, 3)
+    assert q(store, "SELECT line, field, value, reason FROM rejects ORDER BY line") == [
+        (3, "order_date", "2024-13-45", "not a date"),
+        (4, "quantity", "abc", "not a number"),
+        (6, "customer_code", None, "required value is empty")]
+    assert q(store, "SELECT order_id, source_line, quantity FROM orders ORDER BY 1") == [
+        ("A", 2, Decimal("1.5000")), ("E", 7, Decimal("3.0000"))]
+
+    c = pa.table({"客户编码": ["K2", "K1"], "客户名称": ["乙公司", "甲公司"], "备注": [None, "老客户"]})
+    pq.write_table(c, tmp_path / "c.parquet")
+    assert load_files(store, "customers", [tmp_path / "c.parquet"]).accepted == 2
+    assert q(store, "SELECT customer_id, column_name, value FROM customers_extra") == [("K1", "备注", "老客户")]
+    assert q(store, "SELECT customer_id, source_line FROM customers ORDER BY 1") == [("K1", 3), ("K2", 2)]
+
+
 def test_damaged_parquet_and_unterminated_quote_are_input_errors(store, tmp_path):
     bad = tmp_path / "o.parquet"
     bad.write_bytes(b"PAR1 this is not really parquet")

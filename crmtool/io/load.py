@@ -5,10 +5,11 @@ five steps, each a small set-based SQL job inside DuckDB:
 
 - **read**: :func:`crmtool.io.readers.open_source` gives a relation of text columns and its first
   rows; the header is found in those (title rows above it, a second header row) by :func:`map_headers`;
-- **stage**: ``stg_text`` holds the mapped columns as trimmed text (``x_<column>``) in the file's
-  order; the view ``stg_src`` gives each body row its line, without repeated header rows, total rows
-  (合计) and empty rows; ``stg`` adds the typed values, converted by the named macros every table
-  shares (``crm_date``, ``crm_number``, ``crm_money``, ``crm_tons`` …, see :func:`install_macros`);
+- **stage**: the body rows as trimmed text (``x_<column>``), each with its line, without repeated
+  header rows, total rows (合计) and empty rows (a CSV's in ``stg_text``, kept in file order, with the
+  view ``stg_src``; a Parquet file or a sheet gives each row's line itself and is read straight on);
+  ``stg`` holds their typed values, converted by the named macros every table shares (``crm_date``,
+  ``crm_number``, ``crm_money``, ``crm_tons`` …, see :func:`install_macros`);
 - **check**: each failing cell is a reject with file, line, column, value and reason; the table's own
   checks (declared in :mod:`crmtool.io.schema`) and set checks (overlapping validity windows) add theirs;
 - **upsert**: the good rows, one per key (the last line of a file wins), replace the stored rows with
@@ -446,13 +447,33 @@ def _typed_select(table: Table, hm: HeaderMap, text: str) -> tuple[str, list[tup
     return f"SELECT *, ({bad}) AS __bad FROM ({sql})", checks
 
 
-def _stage(con, src: Source, hm: HeaderMap, table: Table) -> list[tuple[str, str, str, str]]:
-    """stg_text: every row the reader gives as text, in file order (see _text_select); stg_src: the
-    body rows (below the header, not skipped) with each row's position in the file (__rid) and line
-    (__line); stg: their typed columns and __bad. Returns the row checks."""
+@dataclass
+class _Body:
+    """The rows of a file below its header as text, each with its position in the file (__rid), line
+    (__line) and __skip (no data, see _text_select): a SELECT and its parameters."""
+
+    sql: str
+    params: list
+
+
+def _stage(con, src: Source, hm: HeaderMap, table: Table) -> tuple[list[tuple[str, str, str, str]], _Body]:
+    """stg: the typed columns of the body rows and __bad. Returns the row checks and the body rows.
+
+    A source that gives each row's line (Parquet, a sheet) needs no order: its text rows go straight
+    into stg, and are read again only for the cells of rejected rows. A CSV's rows are numbered by
+    their position, so they are first written in file order as text (stg_text, see _text_select),
+    with the view stg_src over it."""
     import duckdb
 
     text, params = _text_select(src, hm, table)
+    if src.line_column:
+        lc, header_line = q(src.line_column), int(src.head_lines[hm.header_index])
+        body = _Body(f"SELECT {lc} AS __line, {lc} AS __rid, * FROM ({text}) WHERE {lc} > {header_line}", params)
+        if src.register:  # a stream (a sheet read row by row) can be read once: its text rows are kept
+            with _unordered(con):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE stg_text AS {body.sql}", body.params)
+            body = _Body("SELECT * FROM stg_text", [])
+        return _typed_stage(con, table, hm, body), body
     # materialized in file order (a CSV's line numbers come from the positions), as text only: an
     # ordered write costs with every column it carries
     try:
@@ -463,36 +484,39 @@ def _stage(con, src: Source, hm: HeaderMap, table: Table) -> list[tuple[str, str
 
             raise csv_error(src.path, exc) from None
         raise
-    if src.line_column:
-        # the source gives each row's line: rows below the header line are the body
-        lc, header_line = q(src.line_column), int(src.head_lines[hm.header_index])
-        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT {lc} AS __line, {lc} AS __rid, * FROM stg_text "
-                    f"WHERE {lc} > {header_line} AND NOT __skip")
+    hdr = _header_row_rid(src, hm)
+    # a row's index in the file: rowids are consecutive in insertion order, from an offset that
+    # differs inside a transaction
+    first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
+    rid = f"(rowid - {int(first)})"
+    _check_order(con, src, hm, int(first))
+    # CSV: line = index + 1 + line breaks inside earlier records + empty lines before (see readers)
+    nl = ("+ coalesce(sum(__nl) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
+          if src.multiline else "")
+    inner = f"SELECT {rid} AS __rid, {rid} + {int(src.line_offset)} {nl} AS __s, * FROM stg_text"
+    if src.blank_keys:
+        con.execute("CREATE OR REPLACE TEMP TABLE stg_blanks (a BIGINT, cnt BIGINT)")
+        con.executemany("INSERT INTO stg_blanks VALUES (?, ?)", [list(k) for k in src.blank_keys])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT s.__s + coalesce(b.cnt, 0) AS __line, s.* "
+                    f"FROM ({inner}) s ASOF LEFT JOIN stg_blanks b ON s.__s > b.a WHERE s.__rid > {int(hdr)}")
     else:
-        hdr = _header_row_rid(src, hm)
-        # a row's index in the file: rowids are consecutive in insertion order, from an offset that
-        # differs inside a transaction
-        first = con.execute("SELECT coalesce(min(rowid), 0) FROM stg_text").fetchall()[0][0]
-        rid = f"(rowid - {int(first)})"
-        _check_order(con, src, hm, int(first))
-        # CSV: line = index + 1 + line breaks inside earlier records + empty lines before (see readers)
-        nl = ("+ coalesce(sum(__nl) OVER (ORDER BY rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)"
-              if src.multiline else "")
-        inner = f"SELECT {rid} AS __rid, {rid} + {int(src.line_offset)} {nl} AS __s, * FROM stg_text"
-        if src.blank_keys:
-            con.execute("CREATE OR REPLACE TEMP TABLE stg_blanks (a BIGINT, cnt BIGINT)")
-            con.executemany("INSERT INTO stg_blanks VALUES (?, ?)", [list(k) for k in src.blank_keys])
-            con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT s.__s + coalesce(b.cnt, 0) AS __line, s.* "
-                        f"FROM ({inner}) s ASOF LEFT JOIN stg_blanks b ON s.__s > b.a "
-                        f"WHERE s.__rid > {int(hdr)} AND NOT s.__skip")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) "
-                        f"WHERE __rid > {int(hdr)} AND NOT __skip")
-    typed, checks = _typed_select(table, hm, "SELECT * FROM stg_src")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) WHERE __rid > {int(hdr)}")
+    body = _Body("SELECT * FROM stg_src", [])
+    return _typed_stage(con, table, hm, body), body
+
+
+def _typed_stage(con, table: Table, hm: HeaderMap, body: _Body) -> list[tuple[str, str, str, str]]:
+    """stg: the typed columns and __bad of the body rows that are data (not __skip), in no order.
+    Returns the row checks."""
+    typed, checks = _typed_select(table, hm, body.sql)
     names = [c.name for c in table.columns] + (["quantity_raw", "unit_raw"] if table.quantity_unit else [])
     kept = ", ".join(q(n) for n in names)
     with _unordered(con):  # every row carries its position and line from here on
-        con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT __rid, __line, {kept}, __bad FROM ({typed})")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT __rid, __line, {kept}, __bad, __skip FROM ({typed})",
+                    body.params)
+    # the rows that are no data go afterwards: DuckDB pushes a filter on __skip down into the reader's
+    # projections, where it computes the cells again (three times the cost of the stage of a Parquet file)
+    con.execute("DELETE FROM stg WHERE __skip")
     return checks
 
 
@@ -652,7 +676,7 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings,
         raise
 
 
-def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple[int, int]:
+def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, body: _Body) -> tuple[int, int]:
     """Replace the stored rows with the keys of ``good`` by its rows; (stored rows replaced, inserted)."""
     tname = q(table.name)
     key = [k for k in table.key if not (k == table.numbered_key and k not in hm.columns)]
@@ -678,8 +702,8 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str) -> tuple
         con.execute("DELETE FROM customers_extra WHERE customer_id IN (SELECT customer_id FROM stg_good)")
         for j, header in enumerate(hm.extras):
             con.execute(f"INSERT INTO customers_extra SELECT g.customer_id, ?, s.{q(f'__extra_{j}')}, ? "
-                        f"FROM {good} g JOIN stg_src s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
-                        [header, batch_id])
+                        f"FROM {good} g JOIN ({body.sql}) s USING (__line) WHERE s.{q(f'__extra_{j}')} IS NOT NULL",
+                        [header, batch_id, *body.params])
     return int(replaced), int(inserted)
 
 
@@ -707,19 +731,23 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
                        params).fetchall()[0][0]
 
 
-def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_set: bool,
-                    header_of: dict[str, str]) -> None:
-    """The file's rejects replace those an earlier load of the same file into this table recorded."""
+def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_bad: bool, has_set: bool,
+                    header_of: dict[str, str], body: _Body) -> None:
+    """The file's rejects replace those an earlier load of the same file into this table recorded.
+    ``has_bad``: some row failed a row check (their cells are looked up only then)."""
     con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [str(path), table.name])
-    xs = ", ".join(q("x_" + c.name) for c in table.columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT b.*, {xs} FROM (SELECT * FROM stg WHERE __bad) b "
-                "JOIN stg_src x USING (__rid)")
-    parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "
-             f"{_sql_str(REASONS[r])} AS reason FROM stg_bad WHERE coalesce({cond}, false)"
-             for f, v, r, cond in checks]
+    parts = []
+    if has_bad:
+        xs = ", ".join(q("x_" + c.name) for c in table.columns)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT b.*, {xs} FROM (SELECT * FROM stg WHERE __bad) b "
+                    f"JOIN ({body.sql}) x USING (__rid)", body.params)
+        parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "
+                 f"{_sql_str(REASONS[r])} AS reason FROM stg_bad WHERE coalesce({cond}, false)"
+                 for f, v, r, cond in checks]
     if has_set:
         w = table.windows[1]
-        parts.append(f"SELECT __line, {_sql_str(w)}, value, {_sql_str(REASONS['overlap'])} FROM stg_setrej")
+        parts.append(f"SELECT __line, {_sql_str(w)} AS field, value, {_sql_str(REASONS['overlap'])} AS reason "
+                     "FROM stg_setrej")
     if not parts:
         return
     con.execute(
@@ -744,23 +772,24 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             src.register(con)
         if progress:
             progress(f"checking {path.name}", step, total)
-        checks = _stage(con, src, hm, table)
+        checks, body = _stage(con, src, hm, table)
         has_set = _set_checks(con, table)
         good = _good(con, table, hm, has_set)
         rows_read, rejected, n_good = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE __bad), count(*) FILTER (WHERE NOT __bad) FROM stg").fetchall()[0]
+        failed_row_checks = rejected > 0
         if has_set:
             extra = con.execute("SELECT count(DISTINCT __line) FROM stg_setrej").fetchall()[0][0]
             rejected, n_good = rejected + extra, n_good - extra
         if progress:
             progress(f"writing {path.name}", step, total)
         batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
-        replaced, accepted = _upsert(con, table, hm, batch_id, good)
+        replaced, accepted = _upsert(con, table, hm, batch_id, good, body)
         superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
         if table.quantity_unit:
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
-        _record_rejects(con, table, path, batch_id, checks, has_set, header_of)
+        _record_rejects(con, table, path, batch_id, checks, failed_row_checks, has_set, header_of, body)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
                     [batch_id, str(path), src.sha256, table.name, rows_read, accepted, rejected,
                      replaced + superseded])
