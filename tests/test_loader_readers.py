@@ -114,3 +114,78 @@ def test_empty_file_and_missing_file(store, tmp_path):
         load_files(store, "orders", [empty])
     with pytest.raises(InputError, match="no such file"):
         load_files(store, "orders", [Path(tmp_path / "nope.csv")])
+
+
+def test_parquet_typed_values_load_as_their_text_would(tmp_path):
+    """Parquet numbers and dates are converted from their values, not printed and parsed again
+    (readers.VALUE_CLASSES): every stored value and every reject — line, field, value as text,
+    reason — is the one the same cells written as text give. Expected rows worked out by hand."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crmtool.config import Settings
+    from crmtool.store import open_store
+
+    nan, inf = float("nan"), float("inf")
+    t = pa.table({
+        "凭证号": [1001.0, 1002.0, 1003.0, 1004.0, 1005.0, 1006.0, 1007.0, None],
+        "行号": [1.0, 2.5, 1.0, 1.0, 1.0, 1.0, 1.0, None],
+        "过账日期": pa.array([dt.date(2024, 2, 1), dt.date(2024, 2, 2), dt.date(1999, 12, 31), dt.date(2024, 2, 3),
+                           dt.date(2024, 2, 4), dt.date(2024, 2, 5), dt.date(2024, 2, 6), None]),
+        "客户编码": ["C1", "C1", "C1", "C2", "C2", "C3", "C3", "合计"],
+        "数量": [1.25, 2.0, 3.0, nan, None, 1e20, -0.5, 9.0],
+        "含税金额": pa.array([Decimal("100.005"), Decimal("1"), None, Decimal("3"), Decimal("4"), Decimal("5"),
+                           Decimal("-40.125"), Decimal("999")], pa.decimal128(12, 3)),
+        "成本": pa.array([80, 1, 2, 3, 4, 5, -30, 999], pa.int64()),
+    })
+    typed = tmp_path / "typed.parquet"
+    pq.write_table(t, typed)
+    # the same cells as text, the way the reader prints them (whole floats without '.0')
+    as_text = pa.table({
+        "凭证号": ["1001", "1002", "1003", "1004", "1005", "1006", "1007", None],
+        "行号": ["1", "2.5", "1", "1", "1", "1", "1", None],
+        "过账日期": ["2024-02-01", "2024-02-02", "1999-12-31", "2024-02-03", "2024-02-04", "2024-02-05", "2024-02-06",
+                 None],
+        "客户编码": ["C1", "C1", "C1", "C2", "C2", "C3", "C3", "合计"],
+        "数量": ["1.25", "2", "3", "nan", None, "1e+20", "-0.5", "9"],
+        "含税金额": ["100.005", "1.000", None, "3.000", "4.000", "5.000", "-40.125", "999.000"],
+        "成本": ["80", "1", "2", "3", "4", "5", "-30", "999"],
+    })
+    text = tmp_path / "text.parquet"
+    pq.write_table(as_text, text)
+
+    got = {}
+    for name, f in (("typed", typed), ("text", text)):
+        with open_store(tmp_path / f"{name}.duckdb", Settings(), create=True) as s:
+            r = load_files(s, "orders", [f])
+            got[name] = (
+                (r.files[0].rows_read, r.accepted, r.rejected),
+                q(s, "SELECT order_id, line_no, order_date, quantity, amount, cost, gross_profit, source_line "
+                     "FROM orders ORDER BY source_line"),
+                q(s, "SELECT line, field, value, reason FROM rejects ORDER BY line, field"))
+    assert got["typed"] == got["text"]
+    counts, stored, rejects = got["typed"]
+    # lines 2..9; line 9 is the total row (合计 is its first non-empty cell): neither read nor rejected
+    assert counts == (7, 2, 5)
+    # amount 100.005 rounds half away from zero to 100.01 (DECIMAL(18,2)); gross profit = amount - cost
+    assert stored == [
+        ("1001", 1, dt.date(2024, 2, 1), Decimal("1.2500"), Decimal("100.01"), Decimal("80.00"), Decimal("20.01"), 2),
+        ("1007", 1, dt.date(2024, 2, 6), Decimal("-0.5000"), Decimal("-40.13"), Decimal("-30.00"), Decimal("-10.13"), 8)]
+    assert rejects == [
+        (3, "line_no", "2.5", "not a whole number"),
+        (4, "order_date", "1999-12-31", "date out of range"),
+        (5, "quantity", "nan", "not a number"),
+        (6, "quantity", None, "required value is empty"),
+        (7, "quantity", "1e+20", "not a number")]
+
+
+def test_a_line_number_that_is_not_whole_is_rejected_not_rounded(store, tmp_path):
+    """DuckDB's cast of '2.4' to INTEGER gives 2: line 2.4 of order A would replace its line 2."""
+    f = tmp_path / "o.csv"
+    f.write_text("凭证号,行号,过账日期,客户编码,数量\nA,2,2024-01-05,C1,1\nA,2.4,2024-01-05,C1,5\nA,3.0,2024-01-05,C1,2\n"
+                 "A,1e0,2024-01-05,C1,4\n", encoding="utf-8")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (3, 1)
+    assert q(store, "SELECT line, field, value, reason FROM rejects") == [(3, "line_no", "2.4", "not a whole number")]
+    assert q(store, "SELECT line_no, quantity FROM orders ORDER BY 1") == [
+        (1, Decimal("4.0000")), (2, Decimal("1.0000")), (3, Decimal("2.0000"))]

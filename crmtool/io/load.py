@@ -264,6 +264,12 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
     pats = " ".join(f"WHEN lower({t}) LIKE '{p}' THEN '{cid}'" for t in ("cat", "product")
                     for cid, p in CATEGORY_PATTERNS)
+    unit_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(uid)}"
+                          for spelling, uid, _, _ in _lookup_rows(settings)["lk_unit"])
+    kind_whens = " ".join(f"WHEN {_sql_str(uid)} THEN {_sql_str(kind)}" for uid, (kind, _, _) in UNITS.items())
+    factor_whens = " ".join(f"WHEN {_sql_str(uid)} THEN {float(factor)!r}" for uid, (_, factor, _) in UNITS.items())
+    category_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(cid)}"
+                              for spelling, cid in _lookup_rows(settings)["lk_category"])
     return {
         # a cell as text: trimmed; '-', '/', '#N/A' … are how exports write "nothing"
         # spaces around a value go
@@ -289,8 +295,9 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_number(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,4))",
         "crm_money(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,2))",
         "crm_money_scaled(x, scale)": "TRY_CAST(crm_double(x) * scale AS DECIMAL(18,2))",
-        "crm_int(x)": "CASE WHEN TRY_CAST(x AS INTEGER) IS NOT NULL THEN TRY_CAST(x AS INTEGER) "
-                      "WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
+        # a whole number only: DuckDB's own cast rounds '2.5' to 3 and '2.4' to 2, so a line number
+        # 2.4 would replace line 2 of its order; '2.0' and '1e3' are whole
+        "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
                       "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
         "crm_score(x)": "TRY_CAST(replace(x, '%', '') AS DOUBLE)",
         # dates as exports write them, Excel serial numbers (45292 = 2024-01-01) included
@@ -307,7 +314,8 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # coded values: the id for a label or id, else NULL (the caller keeps the text)
         "crm_level(x)": "(SELECT lid FROM lk_level WHERE spelling = lower(x))",
         "crm_ctype(x)": "(SELECT cid FROM lk_ctype WHERE spelling = lower(x))",
-        "crm_category_id(x)": "(SELECT cid FROM lk_category WHERE spelling = lower(x))",
+        # (a CASE over our own spellings, not a lookup: a subquery per cell is a fifth of a stage)
+        "crm_category_id(x)": f"CASE lower(x) {category_whens} ELSE NULL END",
         "crm_category(cat, product)": f"coalesce(crm_category_id(cat), CASE {pats} ELSE NULL END, 'other')",
         # a quantity cell may carry its unit ("12吨", "1,000 升"): the number and the unit apart
         # (a plain number first: the pattern is tried only on the cells that are none)
@@ -318,6 +326,11 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # a quantity in units.base (tons by default) from a quantity in a unit of kind mass or volume
         # with its factor to kg or L; mass <-> volume needs the density (kg/L)
         "crm_base_unit()": f"'{base}'",
+        # a unit's id for any of its spellings, and the id's kind (mass, volume) and factor to kg or L
+        # (CASEs over our own constants, not a join: a tenth of a stage)
+        "crm_unit_id(x)": f"CASE lower(x) {unit_whens} ELSE NULL END",
+        "crm_unit_kind(u)": f"CASE u {kind_whens} ELSE NULL END",
+        "crm_unit_factor(u)": f"CASE u {factor_whens} ELSE NULL END",
         "crm_tons(qty, kind, factor, density)": (
             f"TRY_CAST(CASE WHEN kind = '{bkind}' THEN qty * factor / {bfactor} "
             f"WHEN kind = 'volume' THEN qty * factor * density / {bfactor} "
@@ -383,13 +396,18 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     records span lines) and __skip for rows that are no data: empty, the header repeated mid-file
     (page breaks of a printed export) or a total row (合计/小计). Returns (SELECT, its parameters)."""
     w = src.width
-    # each cell trimmed once (t<i>), in a projection under the one that maps and classifies
+    # each cell trimmed once (t<i>), in a projection under the one that maps and classifies; a typed
+    # value (v<i>, Parquet) passes as it is, and its text is computed only where it is read (the first
+    # cell of a total row, a repeated header, the value of a reject)
     inner = [q(src.line_column)] if src.line_column else []
-    inner += [f"crm_trim(c{i}) AS t{i}" for i in range(w)]
+    inner += [f"v{i}" if i in src.values else f"crm_trim(c{i}) AS t{i}" for i in range(w)]
+
+    def text(i: int) -> str:
+        return f"({src.cell(i)})" if i in src.values else f"t{i}"
     if src.multiline:
         nl = " + ".join(f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(w))
         inner.append(f"{nl} AS __nl")
-    cells = [f"nullif(t{i}, '')" for i in range(w)]
+    cells = [f"nullif({text(i)}, '')" for i in range(w)]
     middle = (f"coalesce({', '.join(cells)})" if w > 1 else cells[0]) + " AS __first"
     first = "__first"
     header = [h or None for h in hm.headers][:w]
@@ -407,11 +425,13 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     selects = [q(src.line_column)] if src.line_column else []
     for c in table.columns:
         pos = hm.columns.get(c.name)
-        selects.append(f"crm_nothing(t{pos}) AS {q('x_' + c.name)}" if pos is not None and pos < w
+        selects.append(f"crm_nothing({text(pos)}) AS {q('x_' + c.name)}" if pos is not None and pos < w
                        else f"CAST(NULL AS VARCHAR) AS {q('x_' + c.name)}")
+    for name in value_columns(src, hm, table):
+        selects.append(f"v{hm.columns[name]} AS {q('__v_' + name)}")
     if table.keep_extra:
         for j, pos in enumerate(hm.extras.values()):
-            selects.append(f"crm_nothing(t{pos}) AS {q(f'__extra_{j}')}" if pos < w
+            selects.append(f"crm_nothing({text(pos)}) AS {q(f'__extra_{j}')}" if pos < w
                            else f"CAST(NULL AS VARCHAR) AS {q(f'__extra_{j}')}")
     if src.multiline:
         selects.append("__nl")
@@ -424,25 +444,48 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     return text, params
 
 
-def _typed_select(table: Table, hm: HeaderMap, text: str) -> tuple[str, list[tuple[str, str, str, str]]]:
+# the kinds a typed value (see readers.VALUE_CLASSES) converts to directly, by value class
+_VALUE_KINDS = {NUMBER: ("float", "int", "decimal"), MONEY: ("float", "int", "decimal"), INT: ("int", "float"),
+                DATE: ("date", "timestamp")}
+
+
+def value_columns(src: Source, hm: HeaderMap, table: Table) -> dict[str, str]:
+    """The canonical columns read from a typed value (a Parquet number or date) rather than from
+    text: name -> value class. Their text (x_<name>) stays in the body rows for rejects."""
+    out = {}
+    for c in table.columns:
+        pos = hm.columns.get(c.name)
+        cls = src.values.get(pos) if pos is not None else None
+        if cls and not c.convert and not c.coded and cls in _VALUE_KINDS.get(c.kind, ()):
+            out[c.name] = cls
+    return out
+
+
+def _typed_select(table: Table, hm: HeaderMap, text: str,
+                  values: dict[str, str]) -> tuple[str, list[tuple[str, str, str, str]]]:
     """Over the text rows: the typed columns, and __bad (some row check failed); each layer computes
     what the next reads once. The lookups are joins, so the rows come out in no particular order.
-    Returns (SELECT, the row checks)."""
+    ``values``: the columns given as typed values (see value_columns). Returns (SELECT, the row checks)."""
     qty = table.quantity_unit[0] if table.quantity_unit else None
     unit = table.quantity_unit[1] if table.quantity_unit else None
-    typed = [f"{_typed(c, hm)} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
+    typed = [f"{_typed(c, hm, values.get(c.name))} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
     sql = f"SELECT *, {', '.join(typed)} FROM ({text})"
     if table.quantity_unit:
         dflt = f"'{hm.default_unit}'" if hm.default_unit else "NULL"  # a unit id from UNITS
         qx, ux = q("x_" + qty), q("x_" + unit)
-        inner = (f"SELECT *, crm_number(crm_qty_text({qx})) AS quantity_raw, "
-                 f"coalesce({ux}, crm_qty_unit({qx}), {dflt}, crm_base_unit()) AS unit_raw FROM ({sql})")
+        if qty in values:  # a number has no unit written into it
+            raw, in_cell = _typed(next(c for c in table.columns if c.name == qty), hm, values[qty]), ""
+        else:
+            raw, in_cell = f"crm_number(crm_qty_text({qx}))", f"crm_qty_unit({qx}), "
+        inner = (f"SELECT *, {raw} AS quantity_raw, "
+                 f"coalesce({ux}, {in_cell}{dflt}, crm_base_unit()) AS unit_raw FROM ({sql})")
         # the density of the first key that has one: product code, category as written, category id
         dens = " ".join(f"LEFT JOIN lk_density d{i} ON d{i}.name = {k}" for i, k in enumerate(table.density_by))
         density = f"coalesce({', '.join(f'd{i}.density' for i in range(len(table.density_by)))}, NULL)"
-        sql = (f"SELECT i.*, u.uid AS {q(unit)}, crm_tons(i.quantity_raw, u.kind, u.factor, {density}) AS {q(qty)} "
-               f"FROM ({inner}) i LEFT JOIN lk_unit u ON u.spelling = lower(i.unit_raw) {dens}")
-    checks = _row_checks(table, hm)
+        sql = (f"SELECT i.*, i.__uid AS {q(unit)}, crm_tons(i.quantity_raw, crm_unit_kind(i.__uid), "
+               f"crm_unit_factor(i.__uid), {density}) AS {q(qty)} "
+               f"FROM (SELECT *, crm_unit_id(unit_raw) AS __uid FROM ({inner})) i {dens}")
+    checks = _row_checks(table, hm, values)
     bad = " OR ".join(f"coalesce({cond}, false)" for _, _, _, cond in checks) or "false"
     return f"SELECT *, ({bad}) AS __bad FROM ({sql})", checks
 
@@ -454,6 +497,7 @@ class _Body:
 
     sql: str
     params: list
+    values: dict[str, str] = field(default_factory=dict)  # columns also given as typed values __v_<name>
 
 
 def _stage(con, src: Source, hm: HeaderMap, table: Table) -> tuple[list[tuple[str, str, str, str]], _Body]:
@@ -466,13 +510,15 @@ def _stage(con, src: Source, hm: HeaderMap, table: Table) -> tuple[list[tuple[st
     import duckdb
 
     text, params = _text_select(src, hm, table)
+    values = value_columns(src, hm, table)
     if src.line_column:
         lc, header_line = q(src.line_column), int(src.head_lines[hm.header_index])
-        body = _Body(f"SELECT {lc} AS __line, {lc} AS __rid, * FROM ({text}) WHERE {lc} > {header_line}", params)
+        body = _Body(f"SELECT {lc} AS __line, {lc} AS __rid, * FROM ({text}) WHERE {lc} > {header_line}", params,
+                     values)
         if src.register:  # a stream (a sheet read row by row) can be read once: its text rows are kept
             with _unordered(con):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE stg_text AS {body.sql}", body.params)
-            body = _Body("SELECT * FROM stg_text", [])
+            body = _Body("SELECT * FROM stg_text", [], values)
         return _typed_stage(con, table, hm, body), body
     # materialized in file order (a CSV's line numbers come from the positions), as text only: an
     # ordered write costs with every column it carries
@@ -501,14 +547,14 @@ def _stage(con, src: Source, hm: HeaderMap, table: Table) -> tuple[list[tuple[st
                     f"FROM ({inner}) s ASOF LEFT JOIN stg_blanks b ON s.__s > b.a WHERE s.__rid > {int(hdr)}")
     else:
         con.execute(f"CREATE OR REPLACE TEMP VIEW stg_src AS SELECT __s AS __line, * FROM ({inner}) WHERE __rid > {int(hdr)}")
-    body = _Body("SELECT * FROM stg_src", [])
+    body = _Body("SELECT * FROM stg_src", [], values)
     return _typed_stage(con, table, hm, body), body
 
 
 def _typed_stage(con, table: Table, hm: HeaderMap, body: _Body) -> list[tuple[str, str, str, str]]:
     """stg: the typed columns and __bad of the body rows that are data (not __skip), in no order.
     Returns the row checks."""
-    typed, checks = _typed_select(table, hm, body.sql)
+    typed, checks = _typed_select(table, hm, body.sql, body.values)
     names = [c.name for c in table.columns] + (["quantity_raw", "unit_raw"] if table.quantity_unit else [])
     kept = ", ".join(q(n) for n in names)
     with _unordered(con):  # every row carries its position and line from here on
@@ -537,9 +583,21 @@ def _check_order(con, src: Source, hm: HeaderMap, first: int) -> None:
 HEAD_ROWS_CHECKED = 12
 
 
-def _typed(c: Column, hm: HeaderMap) -> str:
-    """SQL turning x_<name> into the column's type (NULL where it cannot)."""
+def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
+    """SQL turning x_<name> into the column's type (NULL where it cannot); with ``value`` (its value
+    class, see value_columns), turning the typed value __v_<name> into it: the same result as its
+    text would give, without printing and parsing it again."""
     x = q("x_" + c.name)
+    if value:
+        v = q("__v_" + c.name)
+        if c.kind == DATE:
+            return v if value == "date" else f"CAST({v} AS DATE)"
+        if c.kind == INT:
+            return f"TRY_CAST({v} AS INTEGER)" if value == "int" else \
+                f"CASE WHEN {v} = floor({v}) THEN TRY_CAST({v} AS INTEGER) END"
+        if c.kind == MONEY and c.name in hm.scales:
+            return f"TRY_CAST(CAST({v} AS DOUBLE) * {int(hm.scales[c.name])} AS DECIMAL(18,2))"
+        return f"TRY_CAST({v} AS DECIMAL(18,{2 if c.kind == MONEY else 4}))"
     if c.convert:
         return c.convert
     if c.kind == LIST:
@@ -560,20 +618,22 @@ def _typed(c: Column, hm: HeaderMap) -> str:
 _REASON_OF_KIND = {NUMBER: "number", MONEY: "number", INT: "int", DATE: "date", MONTH: "month", SCORE: "score"}
 
 
-def _row_checks(table: Table, hm: HeaderMap) -> list[tuple[str, str, str, str]]:
-    """(field, value SQL, reason key, condition SQL) over the typed stage, in column order."""
+def _row_checks(table: Table, hm: HeaderMap, values: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(field, value SQL, reason key, condition SQL) over the typed stage, in column order. A column
+    given as a typed value is tested on it (its text is empty exactly when the value is NULL)."""
     checks = []
     present = set(hm.columns)
     qty = table.quantity_unit[0] if table.quantity_unit else None
     for c in table.columns:
         x, t = q("x_" + c.name), q(c.name)
+        given = q("__v_" + c.name) if c.name in values else x
         if c.required:
-            checks.append((c.name, "NULL", "missing", f"{x} IS NULL"))
+            checks.append((c.name, "NULL", "missing", f"{given} IS NULL"))
         if c.name not in present:
             continue
         if c.kind in _REASON_OF_KIND:
             tv = "quantity_raw" if c.name == qty else t
-            checks.append((c.name, x, _REASON_OF_KIND[c.kind], f"{x} IS NOT NULL AND {tv} IS NULL"))
+            checks.append((c.name, x, _REASON_OF_KIND[c.kind], f"{given} IS NOT NULL AND {tv} IS NULL"))
         if c.kind == SCORE:
             checks.append((c.name, x, "score", f"{t} NOT BETWEEN 0 AND 100"))
         if c.event and c.kind == DATE:
@@ -738,7 +798,7 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
     con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [str(path), table.name])
     parts = []
     if has_bad:
-        xs = ", ".join(q("x_" + c.name) for c in table.columns)
+        xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values])
         con.execute(f"CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT b.*, {xs} FROM (SELECT * FROM stg WHERE __bad) b "
                     f"JOIN ({body.sql}) x USING (__rid)", body.params)
         parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "

@@ -64,9 +64,17 @@ class Source:
     multiline: bool = False  # some quoted field spans lines: count the breaks inside the records
     sha256: str = ""
     register: Callable | None = None  # called with the connection before the relation is scanned
+    # Parquet: columns whose typed values are given as v<i> instead of text c<i> (position -> value
+    # class, see VALUE_CLASSES); the text of one is value_text(i), computed only where it is read
+    values: dict[int, str] = field(default_factory=dict)
+    value_texts: dict[int, str] = field(default_factory=dict)
     temp_files: list[Path] = field(default_factory=list)
 
     closers: list[Callable] = field(default_factory=list)
+
+    def cell(self, i: int) -> str:
+        """SQL of column ``i`` as text: c<i>, or the text of the typed value v<i>."""
+        return self.value_texts.get(i, f"c{i}")
 
     def close(self) -> None:
         for close in self.closers:
@@ -525,8 +533,36 @@ def _parquet_text(name: str, typ: str) -> str:
     return f"CAST({c} AS VARCHAR)"
 
 
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT")
+# the value classes a loader column may take as they are (see load._typed): a number, a whole number,
+# a date; FLOAT is left out (its text, '0.1', is not its value, 0.100000001…), and so is a timestamp
+# with a time zone (its date depends on the session's zone)
+VALUE_CLASSES = ("float", "int", "decimal", "date", "timestamp")
+
+
+def _parquet_value_class(typ: str) -> str | None:
+    t = typ.upper()
+    if t == "DOUBLE":
+        return "float"
+    if t in _INTEGER_TYPES:
+        return "int"
+    if t.startswith("DECIMAL"):
+        return "decimal"
+    if t == "DATE":
+        return "date"
+    if t in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
+        return "timestamp"
+    return None
+
+
 def read_parquet(path: Path, con) -> Source:
+    """A Parquet file. Text columns come as c<i>; numbers, dates and timestamps as their values v<i>,
+    so the loader converts them without printing and parsing them again (their text, for the value
+    of a reject or a total row's first cell, is computed only where it is read)."""
     import duckdb
+
+    from crmtool.store import quote_ident as q
 
     with open(path, "rb") as f:
         magic = f.read(4)
@@ -537,11 +573,14 @@ def read_parquet(path: Path, con) -> Source:
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read as Parquet: {str(exc).splitlines()[0][:160]}") from None
     names = [r[0] for r in described]
-    cols = ", ".join(f"{_parquet_text(n, t)} AS c{i}" for i, (n, t, *_) in enumerate(described))
+    values = {i: cls for i, (_, t, *_) in enumerate(described) if (cls := _parquet_value_class(t))}
+    cols = ", ".join(f"{q(n)} AS v{i}" if i in values else f"{_parquet_text(n, t)} AS c{i}"
+                     for i, (n, t, *_) in enumerate(described))
     relation = (f"(SELECT file_row_number + 2 AS __src_line, {cols} "
                 f"FROM read_parquet(?, file_row_number = true))")
     return Source(path, "parquet", relation, [str(path)], len(names), [list(names)], [-1], [1], header_given=True,
-                  line_column="__src_line", sha256=_sha256(path))
+                  line_column="__src_line", sha256=_sha256(path), values=values,
+                  value_texts={i: _parquet_text(f"v{i}", described[i][1]) for i in values})
 
 
 # ---------------------------------------------------------------------------------------------
