@@ -189,3 +189,16 @@ def test_a_line_number_that_is_not_whole_is_rejected_not_rounded(store, tmp_path
     assert q(store, "SELECT line, field, value, reason FROM rejects") == [(3, "line_no", "2.4", "not a whole number")]
     assert q(store, "SELECT line_no, quantity FROM orders ORDER BY 1") == [
         (1, Decimal("4.0000")), (2, Decimal("1.0000")), (3, Decimal("2.0000"))]
+
+
+def test_infinity_and_two_digit_years_are_no_dates(store, tmp_path):
+    """DuckDB casts 'inf' to the date infinity and '24-02-03' to the year 24 (and '12.5.3' to 12):
+    each is 'not a date'; a contract that runs to 9999-12-31 keeps that end."""
+    f = tmp_path / "k.csv"
+    f.write_text("contract_id,customer_id,start,end,volume\nK1,C1,2024-01-01,9999-12-31,10\nK2,C1,24-02-03,2025-01-01,5\n"
+                 "K3,C1,2024-01-01,inf,5\nK4,C1,12.5.3,2025-01-01,5\n", encoding="utf-8")
+    r = load_files(store, "contracts", [f])
+    assert (r.accepted, r.rejected) == (1, 3)
+    assert q(store, "SELECT line, value, reason FROM rejects ORDER BY line") == [
+        (3, "24-02-03", "not a date"), (4, "inf", "not a date"), (5, "12.5.3", "not a date")]
+    assert q(store, "SELECT contract_id, end_date FROM contracts") == [("K1", dt.date(9999, 12, 31))]

@@ -300,13 +300,16 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
                       "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
         "crm_score(x)": "TRY_CAST(replace(x, '%', '') AS DOUBLE)",
+        # DuckDB reads 'inf' as the date infinity and '24-02-03' or '12.5.3' as years 24 and 12: no
+        # export means those, so they are no dates (9999-12-31, "no end", is one)
+        "crm_real_date(d)": "CASE WHEN isfinite(d) AND year(d) >= 1900 THEN d END",
         # dates as exports write them, Excel serial numbers (45292 = 2024-01-01) included
         # (an ISO date first: no text a serial matches parses as a date, and most cells are ISO)
-        "crm_date(x)": f"CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
+        "crm_date(x)": f"crm_real_date(CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
                        f"WHEN {serial} THEN {from_serial} "
-                       f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END",
-        "crm_month(x)": f"CAST(date_trunc('month', CASE WHEN {serial} THEN {from_serial} "
-                        f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END) AS DATE)",
+                       f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
+        "crm_month(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial} "
+                        f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
         "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
@@ -591,7 +594,7 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
     if value:
         v = q("__v_" + c.name)
         if c.kind == DATE:
-            return v if value == "date" else f"CAST({v} AS DATE)"
+            return f"crm_real_date({v if value == 'date' else f'CAST({v} AS DATE)'})"
         if c.kind == INT:
             return f"TRY_CAST({v} AS INTEGER)" if value == "int" else \
                 f"CASE WHEN {v} = floor({v}) THEN TRY_CAST({v} AS INTEGER) END"
