@@ -170,6 +170,8 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
 
 def print_lines(lines: list[str] | None, *, err: bool = False) -> None:
     """Sentences to stdout (or stderr), never read as markup."""
+    if not lines:  # no console made (rich's import is a twentieth of a second of every command)
+        return
     console = stderr_console() if err else _stdout_console()
     for line in lines or []:
         console.print(line, highlight=False, markup=False)
