@@ -134,3 +134,11 @@ def test_purchase_reversed_in_the_same_order(store):
                              o("G1", "2024-12-01", "G", 1, 100)])
     rows = by_id(rfm(store.con, resolve_period(store.con, "2024-12-31"), store.settings).table)
     assert (rows["F"]["frequency"], rows["F"]["recency_days"], rows["F"]["monetary"]) == (0, 91, 0)
+
+
+def test_monetary_keeps_the_metrics_own_precision(store):
+    """SPEC §4.1: monetary = the sum of the metric; volumes have four decimals (1.2345 t, not 1.23)."""
+    insert(store, "orders", [o("X1", "2024-02-10", "X", 1.2345, 10), o("Y1", "2024-02-11", "Y", 0.737, 10)])
+    t = rfm(store.con, resolve_period(store.con, d("2024-02-29"), None), store.settings, metric="volume")
+    got = {r["customer_id"]: r["monetary"] for r in t.table.to_pylist()}
+    assert got == {"X": 1.2345, "Y": 0.737}

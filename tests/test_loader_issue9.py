@@ -265,7 +265,7 @@ def test_physical_line_numbers_with_empty_lines_and_quoted_line_breaks(store, tm
               'A,1,2024-01-05,C1,1,"第一行\n\n第三行"\n'                              # lines 4-6
               "\n"                                                                    # line 7: empty
               "A,2,bad,C1,1,x\r\n"                                                    # line 8
-              'A,3,2024-01-05,C1,"1,0",y\n'                                           # line 9: "1,0" = 10
+              'A,3,2024-01-05,C1,"1,000",y\n'                                         # line 9: "1,000" = 1000
               "A,4,2024-01-05,C1,z,y\n")                                              # line 10
     r = load_files(store, "orders", [f])
     assert (r.accepted, r.rejected) == (2, 2)

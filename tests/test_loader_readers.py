@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from crmtool.errors import InputError
-from crmtool.io.load import load_files
+from crmtool.io.load import REASONS, load_files
 
 
 def q(store, sql, params=None):
@@ -202,3 +202,64 @@ def test_infinity_and_two_digit_years_are_no_dates(store, tmp_path):
     assert q(store, "SELECT line, value, reason FROM rejects ORDER BY line") == [
         (3, "24-02-03", "not a date"), (4, "inf", "not a date"), (5, "12.5.3", "not a date")]
     assert q(store, "SELECT contract_id, end_date FROM contracts") == [("K1", dt.date(9999, 12, 31))]
+
+
+def test_messy_csv_cells_are_read_or_rejected_never_misread(store, tmp_path):
+    """Exports as they arrive (each case once found loading silently wrong); lines and values by hand:
+    line 2: a code kept with a tab and one written ="000123" are the code 000123;
+    line 3: an unquoted thousands separator shifts the cells: a reject, not quantity 1 and amount 0;
+    line 4: a 12-digit order id that a spreadsheet saved as 2.02401E+11 is a reject;
+    line 5: a decimal comma (1,5) is not 15;
+    line 6: 12吨 beside a unit column saying kg is a conflict;
+    line 7: 12" in a product name is a character, and the empty line 8 after it still counts;
+    line 9: a good line."""
+    f = tmp_path / "o.csv"
+    f.write_text("凭证号,过账日期,客户,客户编码,数量,单位,含税金额,物料描述\n"
+                 'A1,2024-01-05,甲站,\t000123,1,吨,="100",柴油\n'
+                 "A2,2024-01-05,甲站,000123,1,000,吨,5000,柴油\n"
+                 "2.02401E+11,2024-01-05,甲站,000123,1,吨,1,柴油\n"
+                 "A4,2024-01-05,甲站,000123,\"1,5\",吨,1,柴油\n"
+                 "A5,2024-01-05,甲站,000123,12吨,kg,1,柴油\n"
+                 'A6,2024-01-05,甲站,="000123",2,吨,1,12" 钢管\n'
+                 "\n"
+                 "A7,2024-01-05,甲站,000123,3,吨,1,柴油\n", encoding="utf-8")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (3, 4)
+    assert q(store, "SELECT line, field, value, reason FROM rejects ORDER BY line, field") == [
+        (3, "(cells beyond the header)", "柴油", REASONS["wide"]),
+        (3, "amount", "吨", "not a number"),        # the shifted cells: 数量 1, 单位 000, 含税金额 吨
+        (3, "unit", "000", "unknown unit"),
+        (4, "order_id", "2.02401E+11", REASONS["sci_code"]),
+        (5, "quantity", "1,5", "not a number"),
+        (6, "unit", "12吨 / kg", REASONS["unit_conflict"])]
+    # 客户编码 is the code, whatever stands left of it (客户 is the station's name here)
+    assert q(store, "SELECT order_id, customer_code, quantity, amount, product_name, source_line FROM orders "
+                    "ORDER BY source_line") == [
+        ("A1", "000123", Decimal("1.0000"), Decimal("100.00"), "柴油", 2),
+        ("A6", "000123", Decimal("2.0000"), Decimal("1.00"), '12" 钢管', 7),
+        ("A7", "000123", Decimal("3.0000"), Decimal("1.00"), "柴油", 9)]
+
+
+def test_an_unclosed_quote_is_an_error_naming_its_line(store, tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text("凭证号,过账日期,客户编码,数量,物料描述\nA,2024-01-05,C1,1,ok\nB,2024-01-05,C1,1,\"12寸钢管\n"
+                 + "".join(f"C{i},2024-01-05,C1,1,x\n" for i in range(50)), encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 3: a quote .* never closed"):
+        load_files(store, "orders", [f])
+    assert q(store, "SELECT count(*) FROM orders") == [(0,)]
+
+
+def test_blank_line_numbers_follow_the_files_own_and_rejects_keep_one_entry_per_path(store, tmp_path,
+                                                                                     monkeypatch):
+    """A blank 行号 is numbered after the largest the file gives its order (never line 1 again: 60 t
+    stay 60 t); loading the same file as ./o.csv and by its absolute path replaces its rejects."""
+    f = tmp_path / "o.csv"
+    f.write_text("凭证号,行号,过账日期,客户编码,数量\nV1,1,2024-01-05,C1,10\nV1,,2024-01-05,C1,20\n"
+                 "V1,2,2024-01-05,C1,30\nV2,,2024-01-05,C1,x\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    load_files(store, "orders", [Path("o.csv")])
+    r = load_files(store, "orders", [f.resolve()])
+    assert (r.accepted, r.rejected) == (3, 1)
+    assert q(store, "SELECT line_no, quantity FROM orders ORDER BY 1") == [
+        (1, Decimal("10.0000")), (2, Decimal("30.0000")), (3, Decimal("20.0000"))]
+    assert q(store, "SELECT file, line FROM rejects") == [(str(f.resolve()), 5)]

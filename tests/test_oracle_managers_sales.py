@@ -672,13 +672,13 @@ def attainment_oracle(first, end, by):
         ev = c["expected_volume"]
         if ev is None:
             continue
-        expected = ev / 12 * months
-        if expected <= 0:
-            continue
+        # exact reading: expected = expected_volume / 12 × months, null when ≤ 0 (the customer stays)
+        expected = ev / 12 * months if ev > 0 else None
         actual = vol(ls, {c["customer_id"]}, first, end)
-        att = actual / expected
+        att = None if expected is None else actual / expected
         per[c["customer_id"]] = dict(customer_id=c["customer_id"], expected=expected, actual=actual, attainment=att,
-                                     under_target=att < 1.0, shortfall=expected - actual)
+                                     under_target=None if att is None else att < 1.0,
+                                     shortfall=None if expected is None else expected - actual)
     groups = defaultdict(list)
     for cid, row in per.items():
         a = ARCHIVE[cid]
@@ -691,8 +691,9 @@ def attainment_oracle(first, end, by):
         groups[g].append(row)
     grows = {}
     for g, rs in groups.items():
-        e, ac = sum(r["expected"] for r in rs), sum(r["actual"] for r in rs)
-        grows[g] = dict(customers=len(rs), expected=e, actual=ac, attainment=ac / e,
+        known = [r["expected"] for r in rs if r["expected"] is not None]
+        e, ac = (sum(known) if known else None), sum(r["actual"] for r in rs)
+        grows[g] = dict(customers=len(rs), expected=e, actual=ac, attainment=ac / e if e else None,
                         under_count=sum(1 for r in rs if r["under_target"]))
     under = sorted((r for r in per.values() if r["under_target"]), key=lambda r: -r["shortfall"])
     return per, grows, under

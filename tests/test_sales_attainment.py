@@ -22,7 +22,7 @@ def att_store(store):
              annual_demand=300),
         dict(customer_id="C2", name="c2", region="East", manager_id="M2", level="gold", expected_volume=240,
              annual_demand=1000),
-        dict(customer_id="C3", name="c3", region="East", expected_volume=0),     # ≤ 0: left out
+        dict(customer_id="C3", name="c3", region="East", expected_volume=0),     # ≤ 0: expected null
         dict(customer_id="C4", name="c4", region="West"),                        # none: left out
         dict(customer_id="C5", name="c5", region="West", manager_id="M1", expected_volume=60),
     ])
@@ -42,7 +42,10 @@ def test_quarter_per_customer(att_store):
     res = run(att_store, quarter="2024Q1")
     assert res.table.column_names[: len(COLUMNS)] == COLUMNS
     rows = {r["customer_id"]: r for r in res.table.to_pylist()}
-    assert list(rows) == ["C1", "C2", "C5"]
+    assert list(rows) == ["C1", "C2", "C3", "C5"]
+    # SPEC §4.10 exact readings: expected = expected_volume / 12 × months, null when ≤ 0
+    assert (rows["C3"]["expected"], rows["C3"]["actual"], rows["C3"]["attainment"],
+            rows["C3"]["under_target"]) == (None, 50, None, None)
     assert (rows["C1"]["expected"], rows["C1"]["actual"]) == (30, 23)
     assert rows["C1"]["attainment"] == pytest.approx(23 / 30) and rows["C1"]["under_target"] is True
     assert (rows["C2"]["expected"], rows["C2"]["actual"], rows["C2"]["under_target"]) == (60, 70, False)
@@ -54,8 +57,8 @@ def test_groups_and_under_list(att_store):
     res = run(att_store, quarter="2024Q1", by="region")
     groups = res.extras["groups"].to_pylist()
     assert [(g["region"], g["customers"], g["expected"], g["actual"], g["under_count"]) for g in groups] == [
-        ("East", 2, 90, 93, 1), ("West", 1, 15, 0, 1)]
-    assert groups[0]["attainment"] == pytest.approx(93 / 90) and groups[1]["attainment"] == 0
+        ("East", 3, 90, 143, 1), ("West", 1, 15, 0, 1)]
+    assert groups[0]["attainment"] == pytest.approx(143 / 90) and groups[1]["attainment"] == 0
     under = res.extras["under_target"].to_pylist()
     assert [(u["customer_id"], u["shortfall"]) for u in under] == [("C5", 15), ("C1", 7)]
 
@@ -73,14 +76,15 @@ def test_year(att_store):
 
 def test_by_manager_level_and_classes(att_store):
     by_manager = run(att_store, quarter="2024Q1", by="manager").extras["groups"].to_pylist()
-    assert [(g["manager_id"], g["customers"], g["actual"]) for g in by_manager] == [("M1", 2, 23), ("M2", 1, 70)]
+    assert [(g["manager_id"], g["customers"], g["actual"]) for g in by_manager] == [("M1", 2, 23), ("M2", 1, 70),
+                                                                                       (None, 1, 50)]
     by_level = run(att_store, quarter="2024Q1", by="level").extras["groups"].to_pylist()
-    assert [(g["level"], g["customers"]) for g in by_level] == [("gold", 2), (None, 1)]
+    assert [(g["level"], g["customers"]) for g in by_level] == [("gold", 2), (None, 2)]  # C5 and C3
     # demand classes from annual_demand (SPEC §4.11): 300 small, 1000 medium, none null
     by_class = run(att_store, quarter="2024Q1", by="demand_class").extras["groups"].to_pylist()
-    assert [(g["demand_class"], g["customers"]) for g in by_class] == [("medium", 1), ("small", 1), (None, 1)]
+    assert [(g["demand_class"], g["customers"]) for g in by_class] == [("medium", 1), ("small", 1), (None, 2)]
     by_loyalty = run(att_store, quarter="2024Q1", by="loyalty").extras["groups"].to_pylist()
-    assert sum(g["customers"] for g in by_loyalty) == 3
+    assert sum(g["customers"] for g in by_loyalty) == 4
 
 
 def test_bad_by(att_store):

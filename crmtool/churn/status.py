@@ -6,7 +6,9 @@ Decisions where SPEC leaves room:
   ``churn.cycle_window_months`` months ending at M's end, and needs ≥ ``churn.cycle_min_purchases``
   dates, else NULL.
 - days since last purchase are counted to M's end; overdue is NULL when there is no cycle.
-- customers whose only orders are after M are prospects for M (they had not bought yet).
+- orders after M are ignored as if they did not exist yet: an archive customer whose only orders
+  are after M is a prospect for M, and an id in no archive whose only orders are after M is not
+  listed (the status of M is what it was at M's end).
 """
 
 from __future__ import annotations

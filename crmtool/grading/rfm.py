@@ -65,7 +65,7 @@ segmented AS (
            CASE {segment_whens} END AS segment
     FROM flags
 )
-SELECT customer_id, recency_days, frequency, round(monetary, 2) AS monetary, r_score, f_score, m_score,
+SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,
        CAST(r_score AS VARCHAR) || CAST(f_score AS VARCHAR) || CAST(m_score AS VARCHAR) AS rfm_cell,
        segment,
        {segment_label} AS segment_label,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typing import TYPE_CHECKING
 
 from crmtool.io.schema import TABLES, Table
@@ -44,8 +46,8 @@ def list_rejects(con: "duckdb.DuckDBPyConnection", *, file: str | None = None, r
     part of the reason, case-insensitively."""
     where, params = [], []
     if file:
-        where.append("(r.file = ? OR regexp_extract(r.file, '[^/\\\\]+$') = ?)")
-        params += [file, file]
+        where.append("(r.file = ? OR r.file = ? OR regexp_extract(r.file, '[^/\\\\]+$') = ?)")
+        params += [file, str(Path(file).resolve()), file]
     if reason:
         where.append("r.reason ILIKE '%' || ? || '%'")
         params.append(reason)

@@ -55,6 +55,9 @@ REASONS = {
     "subject": "needs a customer_id or a manager_id",
     "range": "end date before start date",
     "date_range": "date out of range",
+    "unit_conflict": "the unit written in the quantity differs from the unit column",
+    "wide": "more cells than the header has columns (a comma inside an unquoted number or name shifts the cells)",
+    "sci_code": "a code in scientific notation: the spreadsheet rounded it; export the column as text",
     "overlap": "validity window overlaps another for this code",
 }
 
@@ -125,8 +128,9 @@ class HeaderMap:
     scales: dict[str, int] = field(default_factory=dict)  # money column -> factor from a header such as 金额(万元)
 
 
-def _column_spellings(col: Column) -> set[str]:
-    return {normalize_header(a) for a in (col.name, *col.aliases)}
+def _column_spellings(col: Column) -> list[str]:
+    """The column's names, most specific first (its own name, then its aliases as declared)."""
+    return list(dict.fromkeys(normalize_header(a) for a in (col.name, *col.aliases)))
 
 
 def _match(headers: list[str], table: Table,
@@ -151,17 +155,22 @@ def _match(headers: list[str], table: Table,
     for col in table.columns:
         if col.name in found:
             continue
-        spellings = _column_spellings(col)
+        # the header that matches the column's most specific name wins, whatever its place in the
+        # file: 客户编码 over 客户 (the customer's name in many exports) for customer_code
+        rank = {s: k for k, s in enumerate(_column_spellings(col))}
+        best = None
         for i, h in enumerate(headers):
             if i in taken:
                 continue
-            base, unit = split_header_unit(h)
-            money_base, _ = split_header_scale(h)
-            if norm[i] in spellings or normalize_header(base) in spellings or (
-                    col.kind == MONEY and normalize_header(money_base) in spellings):
-                found[col.name] = i
-                taken.add(i)
-                break
+            names = [norm[i], normalize_header(split_header_unit(h)[0])]
+            if col.kind == MONEY:
+                names.append(normalize_header(split_header_scale(h)[0]))
+            k = min((rank[n] for n in names if n in rank), default=None)
+            if k is not None and (best is None or k < best[0]):
+                best = (k, i)
+        if best is not None:
+            found[col.name] = best[1]
+            taken.add(best[1])
     qcol = table.quantity_unit[0] if table.quantity_unit else None
     if qcol in found:
         default_unit = split_header_unit(headers[found[qcol]])[1]
@@ -273,7 +282,11 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     return {
         # a cell as text: trimmed; '-', '/', '#N/A' … are how exports write "nothing"
         # spaces around a value go
-        "crm_trim(x)": "trim(x)",
+        # (tabs too, which trim() keeps: an export's trick to keep a code's leading zeros), and a
+        # cell written ="000123" (the same trick) is 000123
+        "crm_unwrap(t)": "CASE WHEN starts_with(t, '=\"') AND ends_with(t, '\"') AND length(t) >= 3 "
+                         "THEN trim(t[3:-2]) ELSE t END",
+        "crm_trim(x)": "crm_unwrap(CASE WHEN contains(x, chr(9)) THEN trim(replace(x, chr(9), ' ')) ELSE trim(x) END)",
         # (an OR chain, not IN: DuckDB may plan an IN list as a join, which loses the file's row order)
         # (strlen counts bytes and costs nothing; length would count characters)
         # (a CASE whose first branch lets the longer cells through: an AND in a projection tests
@@ -290,7 +303,11 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
                                "translate(x, '０１２３４５６７８９．－（）', '0123456789.-()'), "
                                "',', ''), '，', ''), '¥', ''), '￥', ''), '元', ''), ' ', ''), '\u3000', ''))",
         # (CASE, not coalesce: only the cells that are no plain number pay for the cleaning)
+        # a comma not followed by exactly three digits is no thousands separator: 1,5 or 1.000,50 is
+        # written with a decimal comma, and dropping it would make 15 or 1.0005
+        "crm_bad_grouping(x)": "regexp_matches(replace(x, '，', ','), ',([0-9]{0,2}([^0-9]|$)|[0-9]{4})')",
         "crm_double(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN TRY_CAST(x AS DOUBLE) "
+                         "WHEN (contains(x, ',') OR contains(x, '，')) AND crm_bad_grouping(x) THEN NULL "
                          "ELSE TRY_CAST(crm_clean_number(x) AS DOUBLE) END",
         "crm_number(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,4))",
         "crm_money(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,2))",
@@ -314,6 +331,9 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
         "crm_code(x)": "CASE WHEN contains(x, '.') THEN regexp_replace(x, '^([0-9]+)\\.0+$', '\\1') ELSE x END",
+        # 2.02401E+11: a long number code a spreadsheet showed (and saved) rounded
+        "crm_sci_code(x)": "CASE WHEN contains(x, 'E+') OR contains(x, 'e+') "
+                           "THEN regexp_full_match(x, '[0-9]([.][0-9]+)?[eE][+][0-9]+') ELSE false END",
         # coded values: the id for a label or id, else NULL (the caller keeps the text)
         "crm_level(x)": "(SELECT lid FROM lk_level WHERE spelling = lower(x))",
         "crm_ctype(x)": "(SELECT cid FROM lk_ctype WHERE spelling = lower(x))",
@@ -438,6 +458,14 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
                            else f"CAST(NULL AS VARCHAR) AS {q(f'__extra_{j}')}")
     if src.multiline:
         selects.append("__nl")
+    # a CSV record with a cell right of the header's last column: its cells are shifted (a comma in
+    # an unquoted number), so the row is a reject, not read with its cells in the wrong columns
+    # (the reader has one column more than the widest record it sampled, see readers.read_csv)
+    named = [i for i, h in enumerate(hm.headers[:w]) if h]
+    beyond = [f"nullif({text(i)}, '')" for i in range((named[-1] + 1) if named else w, w)] \
+        if not src.line_column else []
+    selects.append((f"coalesce({', '.join(beyond)})" if len(beyond) > 1 else beyond[0]) + " AS __beyond" if beyond
+                   else "CAST(NULL AS VARCHAR) AS __beyond")
     selects.append(f"({first} IS NULL OR ({repeat}) OR {total}) AS __skip")
     # parameters bind in the order of the statement text: the header cells (outer SELECT list), then
     # the relation's (the path, in FROM)
@@ -639,16 +667,24 @@ def _row_checks(table: Table, hm: HeaderMap, values: dict[str, str]) -> list[tup
             checks.append((c.name, x, _REASON_OF_KIND[c.kind], f"{given} IS NOT NULL AND {tv} IS NULL"))
         if c.kind == SCORE:
             checks.append((c.name, x, "score", f"{t} NOT BETWEEN 0 AND 100"))
+        if c.kind == CODE:
+            checks.append((c.name, x, "sci_code", f"crm_sci_code({x})"))
         if c.event and c.kind == DATE:
             checks.append((c.name, x, "date_range", f"NOT crm_date_ok({t})"))
     if table.quantity_unit:
         _, ucol = table.quantity_unit
         checks.append((ucol, "unit_raw", "unit", f"{q(ucol)} IS NULL"))
+        if qty in present and qty not in values and ucol in present:  # 12吨 beside a unit column saying kg
+            qx, ux = q("x_" + qty), q("x_" + ucol)
+            checks.append((ucol, f"{qx} || ' / ' || {ux}", "unit_conflict",
+                           f"{ux} IS NOT NULL AND crm_qty_unit({qx}) IS NOT NULL AND "
+                           f"crm_unit_id({ux}) IS DISTINCT FROM crm_unit_id(crm_qty_unit({qx}))"))
         # a known unit and a number that still has no quantity: mass <-> volume without a density
         checks.append((ucol, "unit_raw || ' / ' || category", "density",
                        f"{q(ucol)} IS NOT NULL AND quantity_raw IS NOT NULL AND {q(qty)} IS NULL"))
     for chk in table.checks:
         checks.append((chk.field, chk.value, chk.reason, chk.when))
+    checks.append(("(cells beyond the header)", "__beyond", "wide", "__beyond IS NOT NULL"))
     return checks
 
 
@@ -699,8 +735,10 @@ def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> str:
     if number:
         # lines without a number are numbered in file order within their order
         others = ", ".join(q(k) for k in table.key if k != nk)
-        src = (f"SELECT * REPLACE (coalesce({q(nk)}, CAST(row_number() OVER (PARTITION BY {others}, {q(nk)} IS NULL "
-               f"ORDER BY __line) AS INTEGER)) AS {q(nk)}) FROM ({src})")
+        # (after the largest number the file gives the order, so a blank never takes line 1's place)
+        src = (f"SELECT * REPLACE (coalesce({q(nk)}, CAST(coalesce(max({q(nk)}) OVER (PARTITION BY {others}), 0) + "
+               f"row_number() OVER (PARTITION BY {others}, {q(nk)} IS NULL ORDER BY __line) AS INTEGER)) AS {q(nk)}) "
+               f"FROM ({src})")
     cols = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
     sql = f"SELECT __line, {cols} FROM ({src})"
     # numbers given to every line of a file are unique by construction; otherwise look for repeats
@@ -794,14 +832,20 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
                        params).fetchall()[0][0]
 
 
+def _stored_path(path: Path) -> str:
+    """The file as batches and rejects record it: its absolute path, so loading it again under
+    another spelling (orders.csv, ./orders.csv, /data/orders.csv) replaces its rejects."""
+    return str(Path(path).resolve())
+
+
 def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_bad: bool, has_set: bool,
                     header_of: dict[str, str], body: _Body) -> None:
     """The file's rejects replace those an earlier load of the same file into this table recorded.
     ``has_bad``: some row failed a row check (their cells are looked up only then)."""
-    con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [str(path), table.name])
+    con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [_stored_path(path), table.name])
     parts = []
     if has_bad:
-        xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values])
+        xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values] + ["__beyond"])
         con.execute(f"CREATE OR REPLACE TEMP TABLE stg_bad AS SELECT b.*, {xs} FROM (SELECT * FROM stg WHERE __bad) b "
                     f"JOIN ({body.sql}) x USING (__rid)", body.params)
         parts = [f"SELECT __line, {_sql_str(f)} AS field, CAST({v} AS VARCHAR) AS value, "
@@ -817,7 +861,7 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
         "INSERT INTO rejects (batch_id, file, line, column_name, field, value, reason, table_name) "
         f"SELECT ?, ?, r.__line, coalesce(h.header, r.field), r.field, r.value, r.reason, ? FROM ({' UNION ALL '.join(parts)}) r "
         "LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS field, unnest(?::VARCHAR[]) AS header) h ON h.field = r.field",
-        [batch_id, str(path), table.name, list(header_of.keys()), list(header_of.values())])
+        [batch_id, _stored_path(path), table.name, list(header_of.keys()), list(header_of.values())])
 
 
 _STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_text"), ("TABLE", "stg"), ("TABLE", "stg_good"),
@@ -854,7 +898,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
         _record_rejects(con, table, path, batch_id, checks, failed_row_checks, has_set, header_of, body)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-                    [batch_id, str(path), src.sha256, table.name, rows_read, accepted, rejected,
+                    [batch_id, _stored_path(path), src.sha256, table.name, rows_read, accepted, rejected,
                      replaced + superseded])
         sample = con.execute(
             "SELECT line, column_name, value, reason FROM rejects WHERE batch_id = ? ORDER BY line, column_name "

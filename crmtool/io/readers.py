@@ -94,9 +94,12 @@ class Source:
 
 class _Scan:
     """Fed UTF-8 bytes in order: counts lines, finds empty lines outside quoted fields, notices a
-    quoted field spanning lines, and stops at a physical line longer than MAX_LINE_BYTES."""
+    quoted field spanning lines, and stops at a physical line longer than MAX_LINE_BYTES. Quotes are
+    read as DuckDB's reader reads them: a quote opens a field only at the field's start (12" in a
+    product name is a character), and a field still open at the end of the file is an error (the
+    reader would put every line after it into that one cell)."""
 
-    def __init__(self, path: Path, limit: int = MAX_LINE_BYTES):
+    def __init__(self, path: Path, limit: int = MAX_LINE_BYTES, delim: str = ","):
         self.path, self.limit = path, limit
         self.newlines = 0  # line breaks in the complete lines processed
         self.since_nl = 0
@@ -104,6 +107,8 @@ class _Scan:
         self.blanks: list[int] = []
         self.multiline = False
         self.in_quote = False
+        self.quote_line = 0  # the line on which the field open at the end of the lines so far opened
+        self._marks = re.compile(b'["' + re.escape(delim.encode()) + b"]")
 
     def feed(self, chunk: bytes) -> None:
         nl = chunk.find(b"\n")
@@ -127,6 +132,10 @@ class _Scan:
         if self.carry:
             self._lines(self.carry + b"\n")
             self.carry = b""
+        if self.in_quote:
+            raise InputError(f"{self.path} line {self.quote_line}: a quote (\") opens a field on this line and is "
+                             "never closed, so every line after it would be read into that one cell; close the "
+                             "quote or remove it")
 
     def _too_long(self) -> None:
         line = self.newlines + self.carry.count(b"\n") + 1
@@ -136,7 +145,6 @@ class _Scan:
     def _lines(self, complete: bytes) -> None:
         """``complete`` starts at a line start and ends with a line break."""
         if self.in_quote or (b'"' in complete and b'"' in complete.translate(None, _NOT_QUOTE_OR_LF).replace(b'""', b"")):
-            self.multiline = True
             self._walk(complete)
         elif b"\n\n" in complete or b"\n\r\n" in complete or complete.startswith((b"\n", b"\r\n")):
             self._walk(complete)
@@ -148,8 +156,34 @@ class _Scan:
             self.newlines += 1
             if not self.in_quote and line in (b"", b"\r"):
                 self.blanks.append(self.newlines)
-            if line.count(b'"') % 2:
-                self.in_quote = not self.in_quote
+            if b'"' in line:
+                was = self.in_quote
+                self.in_quote = self._quoted_at_end(line, was)
+                if self.in_quote and not was:
+                    self.quote_line = self.newlines
+            if self.in_quote:  # a quoted field goes on past this line's end
+                self.multiline = True
+
+    def _quoted_at_end(self, line: bytes, in_quote: bool) -> bool:
+        """Whether a quoted field is still open at the end of ``line`` (open at its start or not)."""
+        start = None if in_quote else 0  # where the current field starts, when outside quotes
+        marks = [(m.start(), line[m.start()]) for m in self._marks.finditer(line)]
+        j = 0
+        while j < len(marks):
+            pos, ch = marks[j]
+            if in_quote:
+                if ch == 0x22:
+                    if j + 1 < len(marks) and marks[j + 1] == (pos + 1, 0x22):  # "" inside quotes
+                        j += 2
+                        continue
+                    in_quote = False
+            elif ch == 0x22:
+                in_quote = pos == start  # a quote inside an unquoted field is a character
+                start = None
+            else:
+                start = pos + 1
+            j += 1
+        return in_quote
 
 
 def _blank_keys(blanks: list[int]) -> list[tuple[int, int]]:
@@ -282,6 +316,7 @@ class Prepared:
     temp: list[Path]
     scan: _Scan
     sha256: str
+    delim: str = ","
 
     def discard(self) -> None:
         for p in self.temp:
@@ -294,16 +329,23 @@ def prepare_csv(path: Path) -> Prepared:
         sample = f.read(SAMPLE_BYTES)
     codec, skip = detect_encoding(sample, path)
     sha = hashlib.sha256()
-    scan = _Scan(path)
+    delim = _sniff_delimiter(_decoded(sample, codec, skip)[:20000])
+    scan = _Scan(path, delim=delim)
     target, temp = path, []
     if codec in ("utf-8", "utf-8-sig"):
         if not _utf8_pass(path, scan, sha):
             codec, skip = "gb18030", 0  # UTF-8 for the first megabytes, then GBK bytes
-            sha, scan = hashlib.sha256(), _Scan(path)
+            sha, scan = hashlib.sha256(), _Scan(path, delim=delim)
     if codec in ("gb18030", "utf-16"):
         target = _transcode(path, codec, skip, scan, sha)
         temp.append(target)
-    return Prepared(path, codec, target, temp, scan, sha.hexdigest())
+    return Prepared(path, codec, target, temp, scan, sha.hexdigest(), delim)
+
+
+def _decoded(sample: bytes, codec: str, skip: int) -> str:
+    """The sample as text (a character cut at its end, or a bad byte, replaced)."""
+    name = "utf-8" if codec == "utf-8-sig" else codec
+    return codecs.getincrementaldecoder(name)("replace").decode(sample[skip:], final=False).lstrip("\ufeff")
 
 
 def read_csv(path: Path, con, prepared: Prepared | None = None) -> Source:
@@ -311,8 +353,10 @@ def read_csv(path: Path, con, prepared: Prepared | None = None) -> Source:
     codec, target, temp, scan = prep.codec, prep.target, prep.temp, prep.scan
     try:
         text = _sample_text(target)
-        delim = _sniff_delimiter(text[:20000])
-        width = _width(text, delim)
+        delim = prep.delim  # the one the line scan read the quotes with
+        # one column more than the widest record of the sample: a later record with more cells than
+        # any before it shows them there instead of losing them (see load._text_select)
+        width = _width(text, delim) + 1
         relation = _csv_relation(width, delim, parallel=not scan.multiline)
         import duckdb
 

@@ -28,11 +28,11 @@ GROUPS: dict[str, tuple[str, str]] = {
 ALIASES = {"manager_id": "manager", "demand": "demand_class", "class": "demand_class"}
 
 BASE_CTES = """
-expected AS (                        -- customers without an expected volume, or with one <= 0, are left out
-    SELECT customer_id, region, industry, level, manager_id,
-           CAST(expected_volume AS DOUBLE) / 12.0 * $months AS expected
+expected AS (                        -- customers without an expected volume are left out; one <= 0
+    SELECT customer_id, region, industry, level, manager_id,      -- gives a null expected (SPEC §4.10)
+           CASE WHEN expected_volume > 0 THEN CAST(expected_volume AS DOUBLE) / 12.0 * $months END AS expected
     FROM customers_resolved
-    WHERE expected_volume > 0
+    WHERE expected_volume IS NOT NULL
 ),
 actual AS (
     SELECT customer_id, CAST(sum(quantity) AS DOUBLE) AS actual
