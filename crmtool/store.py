@@ -17,7 +17,7 @@ from crmtool.io.schema import SQL_TYPES, TABLES
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_DB = "crm.duckdb"
 
 
@@ -69,8 +69,20 @@ def _migration_2() -> list[str]:
     ]
 
 
+def _migration_3() -> list[str]:
+    """Quantities and other numbers keep six decimals instead of four: a volume converted to tons
+    (1,234 L of gasoline at 0.737 kg/L is 0.909458 t) lost a tenth of a kilogram a line. Stored
+    values keep what they had."""
+    stmts = []
+    for name, t in TABLES.items():
+        cols = [c.name for c in t.columns if c.kind == "number"] + [n for n, typ in t.derived if typ.startswith("DECIMAL")]
+        stmts += [f"ALTER TABLE {quote_ident(name)} ALTER COLUMN {quote_ident(c)} SET DATA TYPE {SQL_TYPES['number']}"
+                  for c in cols]
+    return stmts
+
+
 # version -> statements that bring the store from version-1 to version
-MIGRATIONS: dict[int, list[str]] = {1: _migration_1(), 2: _migration_2()}
+MIGRATIONS: dict[int, list[str]] = {1: _migration_1(), 2: _migration_2(), 3: _migration_3()}
 
 
 def _is_lock_error(exc: Exception) -> bool:

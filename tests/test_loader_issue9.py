@@ -200,7 +200,7 @@ def test_a_version_1_store_migrates(tmp_path):
     s.close()
     s = open_store(db, Settings(), wait=0)
     try:
-        assert s.schema_version() == SCHEMA_VERSION == 2
+        assert s.schema_version() == SCHEMA_VERSION == 3
         assert q(s, "SELECT table_name FROM rejects") == [("orders",)]
     finally:
         s.close()

@@ -263,3 +263,35 @@ def test_blank_line_numbers_follow_the_files_own_and_rejects_keep_one_entry_per_
     assert q(store, "SELECT line_no, quantity FROM orders ORDER BY 1") == [
         (1, Decimal("10.0000")), (2, Decimal("30.0000")), (3, Decimal("20.0000"))]
     assert q(store, "SELECT file, line FROM rejects") == [(str(f.resolve()), 5)]
+
+
+def test_a_volume_converted_to_tons_keeps_six_decimals_and_a_version_2_store_migrates(tmp_path):
+    """1,234 L of gasoline at 0.737 kg/L is 0.909458 t (four decimals stored 0.9095); a store written
+    by schema version 2 (DECIMAL(18,4)) is altered to six decimals and keeps its values."""
+    from crmtool.config import Settings
+    from crmtool.store import SCHEMA_VERSION, open_store
+
+    f = tmp_path / "o.csv"
+    f.write_text("凭证号,过账日期,客户编码,数量,单位,油品类别\nA,2024-01-05,C1,1234,L,汽油\nB,2024-01-05,C1,1,L,柴油\n",
+                 encoding="utf-8")
+    db = tmp_path / "crm.duckdb"
+    with open_store(db, Settings(), wait=0) as s:
+        load_files(s, "orders", [f])
+        assert q(s, "SELECT order_id, quantity FROM orders ORDER BY 1") == [
+            ("A", Decimal("0.909458")), ("B", Decimal("0.000840"))]
+        s.con.execute("ALTER TABLE orders ALTER COLUMN quantity SET DATA TYPE DECIMAL(18,4)")
+        s.con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with open_store(db, Settings(), wait=0) as s:
+        assert s.schema_version() == SCHEMA_VERSION == 3
+        assert q(s, "SELECT min(typeof(quantity)), sum(quantity) FROM orders") == [("DECIMAL(18,6)", Decimal("0.910300"))]
+
+
+def test_a_unit_in_the_header_of_a_volume_that_is_not_converted_is_an_error(store, tmp_path):
+    """年需求量(升) would have been stored as that many tons: crmtool converts only order quantities."""
+    f = tmp_path / "c.csv"
+    f.write_text("客户编码,客户名称,年需求量(升),购油量预判值(吨)\nK1,甲,1000000,500\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"column '年需求量\(升\)' is in L, but crmtool reads customers.annual_demand in t"):
+        load_files(store, "customers", [f])
+    f.write_text("客户编码,客户名称,年需求量(吨),购油量预判值\nK1,甲,1000,500\n", encoding="utf-8")
+    assert load_files(store, "customers", [f]).accepted == 1
+    assert q(store, "SELECT annual_demand, expected_volume FROM customers") == [(Decimal("1000"), Decimal("500"))]

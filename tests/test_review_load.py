@@ -225,8 +225,8 @@ def test_review_units_base_spelling(tmp_path, base):
     try:
         f = write(tmp_path / "o.csv", "凭证号,过账日期,客户编码,数量,单位,油品类别\nA,2024-01-05,C1,1,t,diesel\n")
         load_files(s, "orders", [f])
-        # 1 t of diesel = 1000 kg / 0.84 kg/L = 1190.4762 L
-        assert q(s, "SELECT quantity FROM orders") == [(Decimal("1190.4762"),)]
+        # 1 t of diesel = 1000 kg / 0.84 kg/L = 1190.476190 L (six decimals)
+        assert q(s, "SELECT quantity FROM orders") == [(Decimal("1190.476190"),)]
     finally:
         s.close()
 

@@ -34,7 +34,7 @@ from crmtool.config import TIER_SCHEMES, Settings
 from crmtool.errors import CrmtoolError, InputError, UsageError
 from crmtool.io.readers import Prepared, Source, is_csv, open_source, prepare_csv, xlsx_sheet_names
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY, MONTH,
-                               NUMBER, SCORE, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
+                               NUMBER, SCORE, SQL_TYPES, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
                                split_header_scale, split_header_unit, unit_id)
 from crmtool.store import Store, quote_ident as q, temporarily
 
@@ -196,9 +196,9 @@ def _sub_header(src: Source, idx: int, found: dict[str, int], table: Table) -> l
     return None
 
 
-def map_headers(src: Source, table: Table, user: dict[str, str]) -> HeaderMap:
+def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str = "t") -> HeaderMap:
     """Find the header row among the first rows (an export may carry title rows above it) and map
-    it to the table."""
+    it to the table. ``base_unit``: the unit id quantities are stored in (units.base)."""
     rows = [i for i, r in enumerate(src.head) if any(c is not None and str(c).strip() for c in r)]
     if not rows:
         raise InputError(f"{src.path}: the file is empty")
@@ -237,6 +237,13 @@ def map_headers(src: Source, table: Table, user: dict[str, str]) -> HeaderMap:
         raise InputError(f"{src.path} line {line}: no column for {hints}. Headers found: "
                          f"{', '.join(h for h in headers if h) or '(none)'}. Map them under "
                          f"[columns.{table.name}] in crmtool.toml")
+    qcol = table.quantity_unit[0] if table.quantity_unit else None
+    for name, pos in found.items():  # only the orders quantity is converted from the unit its header names
+        written = split_header_unit(headers[pos])[1]
+        if table.column(name).kind == NUMBER and name != qcol and written and written != base_unit:
+            raise InputError(f"{src.path} line {line}: column {headers[pos]!r} is in {written}, but crmtool reads "
+                             f"{table.name}.{name} in {base_unit} (units.base) and converts only order quantities; "
+                             f"convert the column to {base_unit} or drop the unit from its header")
     extras = {h: i for i, h in enumerate(headers) if h and i not in found.values()}
     scales = {}
     for name, pos in found.items():
@@ -309,7 +316,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_double(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN TRY_CAST(x AS DOUBLE) "
                          "WHEN (contains(x, ',') OR contains(x, '，')) AND crm_bad_grouping(x) THEN NULL "
                          "ELSE TRY_CAST(crm_clean_number(x) AS DOUBLE) END",
-        "crm_number(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,4))",
+        "crm_number(x)": f"TRY_CAST(crm_double(x) AS {SQL_TYPES[NUMBER]})",
         "crm_money(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,2))",
         "crm_money_scaled(x, scale)": "TRY_CAST(crm_double(x) * scale AS DECIMAL(18,2))",
         # a whole number only: DuckDB's own cast rounds '2.5' to 3 and '2.4' to 2, so a line number
@@ -357,7 +364,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_tons(qty, kind, factor, density)": (
             f"TRY_CAST(CASE WHEN kind = '{bkind}' THEN qty * factor / {bfactor} "
             f"WHEN kind = 'volume' THEN qty * factor * density / {bfactor} "
-            f"WHEN kind = 'mass' THEN qty * factor / density / {bfactor} END AS DECIMAL(18,4))"),
+            f"WHEN kind = 'mass' THEN qty * factor / density / {bfactor} END AS {SQL_TYPES[NUMBER]})"),
     }
 
 
@@ -628,7 +635,7 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
                 f"CASE WHEN {v} = floor({v}) THEN TRY_CAST({v} AS INTEGER) END"
         if c.kind == MONEY and c.name in hm.scales:
             return f"TRY_CAST(CAST({v} AS DOUBLE) * {int(hm.scales[c.name])} AS DECIMAL(18,2))"
-        return f"TRY_CAST({v} AS DECIMAL(18,{2 if c.kind == MONEY else 4}))"
+        return f"TRY_CAST({v} AS {SQL_TYPES[c.kind]})"
     if c.convert:
         return c.convert
     if c.kind == LIST:
@@ -761,8 +768,9 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings,
           prepared: Prepared | None = None) -> tuple[Source, HeaderMap]:
     src = open_source(path, con, sheet, prepared)
     user = settings.columns.get(table.name, {})
+    base = unit_id(settings.units.base) or "t"
     try:
-        return src, map_headers(src, table, user)
+        return src, map_headers(src, table, user, base)
     except InputError:
         src.close()
         # a workbook whose first sheet is a cover (说明) or a pivot: take the first sheet that fits
@@ -771,7 +779,7 @@ def _read(con, table: Table, path: Path, sheet: str | None, settings: Settings,
         for name in xlsx_sheet_names(path)[1:]:
             other = open_source(path, con, name)
             try:
-                return other, map_headers(other, table, user)
+                return other, map_headers(other, table, user, base)
             except InputError:
                 other.close()
         raise

@@ -15,7 +15,7 @@ TEXT, CODE, NUMBER, MONEY, INT, DATE, MONTH, LIST, SCORE = (
 SQL_TYPES = {
     TEXT: "VARCHAR",
     CODE: "VARCHAR",
-    NUMBER: "DECIMAL(18,4)",
+    NUMBER: "DECIMAL(18,6)",  # tons to the gram: 1,234 L of gasoline at 0.737 kg/L is 0.909458 t
     MONEY: "DECIMAL(18,2)",
     INT: "INTEGER",
     DATE: "DATE",
@@ -153,7 +153,7 @@ ORDERS = Table(
         C("sales_rep", TEXT, "业务员", "销售员", "销售代表", "rep"),
         C("plant", TEXT, "工厂", "油库", "库点", "发货油库", "depot", "warehouse"),
     ),
-    derived=(("quantity_raw", "DECIMAL(18,4)"), ("unit_raw", "VARCHAR")),
+    derived=(("quantity_raw", "DECIMAL(18,6)"), ("unit_raw", "VARCHAR")),
     derived_sql=(("quantity_raw", "quantity_raw"), ("unit_raw", "unit_raw")),
     fills=(("gross_profit", "amount - cost"),),
     quantity_unit=("quantity", "unit"),
