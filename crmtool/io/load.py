@@ -289,11 +289,11 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     return {
         # a cell as text: trimmed; '-', '/', '#N/A' … are how exports write "nothing"
         # spaces around a value go
-        # (tabs too, which trim() keeps: an export's trick to keep a code's leading zeros), and a
-        # cell written ="000123" (the same trick) is 000123
+        # (tabs too, which trim() keeps: an export's trick to keep a code's leading zeros; a code
+        # written ="000123", the same trick, is unwrapped by crm_unwrap)
         "crm_unwrap(t)": "CASE WHEN starts_with(t, '=\"') AND ends_with(t, '\"') AND length(t) >= 3 "
                          "THEN trim(t[3:-2]) ELSE t END",
-        "crm_trim(x)": "crm_unwrap(CASE WHEN contains(x, chr(9)) THEN trim(replace(x, chr(9), ' ')) ELSE trim(x) END)",
+        "crm_trim(x)": "CASE WHEN contains(x, chr(9)) THEN trim(replace(x, chr(9), ' ')) ELSE trim(x) END",
         # (an OR chain, not IN: DuckDB may plan an IN list as a join, which loses the file's row order)
         # (strlen counts bytes and costs nothing; length would count characters)
         # (a CASE whose first branch lets the longer cells through: an AND in a projection tests
@@ -307,7 +307,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # full-width digits, thousands separators, currency marks (¥ ￥ 元), SAP's trailing minus
         # (123.00-) and accounting brackets
         "crm_clean_number(x)": "crm_signed(replace(replace(replace(replace(replace(replace(replace("
-                               "translate(x, '０１２３４５６７８９．－（）', '0123456789.-()'), "
+                               "translate(crm_unwrap(x), '０１２３４５６７８９．－（）', '0123456789.-()'), "
                                "',', ''), '，', ''), '¥', ''), '￥', ''), '元', ''), ' ', ''), '\u3000', ''))",
         # (CASE, not coalesce: only the cells that are no plain number pay for the cleaning)
         # a comma not followed by exactly three digits is no thousands separator: 1,5 or 1.000,50 is
@@ -429,14 +429,18 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     # each cell trimmed once (t<i>), in a projection under the one that maps and classifies; a typed
     # value (v<i>, Parquet) passes as it is, and its text is computed only where it is read (the first
     # cell of a total row, a repeated header, the value of a reject)
-    inner = [q(src.line_column)] if src.line_column else []
-    inner += [f"v{i}" if i in src.values else f"crm_trim(c{i}) AS t{i}" for i in range(w)]
-
-    def text(i: int) -> str:
-        return f"({src.cell(i)})" if i in src.values else f"t{i}"
+    keep = [q(src.line_column)] if src.line_column else []
+    named = [i for i, h in enumerate(hm.headers[:w]) if h]
+    last = named[-1] if named else w - 1  # cells right of the last header: trimmed only where read
+    trimmed = keep + [f"v{i}" if i in src.values else f"crm_trim(c{i}) AS t{i}" if i <= last else f"c{i}"
+                      for i in range(w)]
     if src.multiline:
         nl = " + ".join(f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(w))
-        inner.append(f"{nl} AS __nl")
+        trimmed.append(f"{nl} AS __nl")
+    cells_sql = f"SELECT {', '.join(trimmed)} FROM {src.relation}"
+
+    def text(i: int) -> str:
+        return f"({src.cell(i)})" if i in src.values else f"t{i}" if i <= last else f"crm_trim(c{i})"
     cells = [f"nullif({text(i)}, '')" for i in range(w)]
     middle = (f"coalesce({', '.join(cells)})" if w > 1 else cells[0]) + " AS __first"
     first = "__first"
@@ -468,9 +472,7 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     # a CSV record with a cell right of the header's last column: its cells are shifted (a comma in
     # an unquoted number), so the row is a reject, not read with its cells in the wrong columns
     # (the reader has one column more than the widest record it sampled, see readers.read_csv)
-    named = [i for i, h in enumerate(hm.headers[:w]) if h]
-    beyond = [f"nullif({text(i)}, '')" for i in range((named[-1] + 1) if named else w, w)] \
-        if not src.line_column else []
+    beyond = [f"nullif({text(i)}, '')" for i in range(last + 1, w)] if not src.line_column else []
     selects.append((f"coalesce({', '.join(beyond)})" if len(beyond) > 1 else beyond[0]) + " AS __beyond" if beyond
                    else "CAST(NULL AS VARCHAR) AS __beyond")
     selects.append(f"({first} IS NULL OR ({repeat}) OR {total}) AS __skip")
@@ -478,7 +480,7 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     # the relation's (the path, in FROM)
     params = list(header) + list(src.params)
     text = (f"SELECT {', '.join(selects)} "
-            f"FROM (SELECT *, {word} FROM (SELECT *, {middle} FROM (SELECT {', '.join(inner)} FROM {src.relation})))")
+            f"FROM (SELECT *, {word} FROM (SELECT *, {middle} FROM ({cells_sql})))")
     return text, params
 
 
@@ -513,8 +515,13 @@ def _typed_select(table: Table, hm: HeaderMap, text: str,
         qx, ux = q("x_" + qty), q("x_" + unit)
         if qty in values:  # a number has no unit written into it
             raw, in_cell = _typed(next(c for c in table.columns if c.name == qty), hm, values[qty]), ""
-        else:
-            raw, in_cell = f"crm_number(crm_qty_text({qx}))", f"crm_qty_unit({qx}), "
+        else:  # a plain number, or a number with its unit (12吨): the cell is read as a number once;
+            # the unit column wins over the cell's unit, and a conflict is a reject
+            sql = (f"SELECT *, CASE WHEN __qnum IS NULL THEN crm_qty_unit({qx}) END AS __cell_unit "
+                   f"FROM (SELECT *, TRY_CAST({qx} AS DOUBLE) AS __qnum FROM ({sql}))")
+            raw = (f"CASE WHEN __qnum IS NOT NULL THEN TRY_CAST(__qnum AS {SQL_TYPES[NUMBER]}) "
+                   f"ELSE crm_number(crm_qty_text({qx})) END")
+            in_cell = "__cell_unit, "
         inner = (f"SELECT *, {raw} AS quantity_raw, "
                  f"coalesce({ux}, {in_cell}{dflt}, crm_base_unit()) AS unit_raw FROM ({sql})")
         # the density of the first key that has one: product code, category as written, category id
@@ -594,6 +601,8 @@ def _typed_stage(con, table: Table, hm: HeaderMap, body: _Body) -> list[tuple[st
     Returns the row checks."""
     typed, checks = _typed_select(table, hm, body.sql, body.values)
     names = [c.name for c in table.columns] + (["quantity_raw", "unit_raw"] if table.quantity_unit else [])
+    if table.quantity_unit and table.quantity_unit[0] not in body.values:
+        names.append("__cell_unit")  # the unit written in a quantity cell, for the conflict's reject
     kept = ", ".join(q(n) for n in names)
     with _unordered(con):  # every row carries its position and line from here on
         con.execute(f"CREATE OR REPLACE TEMP TABLE stg AS SELECT __rid, __line, {kept}, __bad, __skip FROM ({typed})",
@@ -650,6 +659,8 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
         return f"crm_money_scaled({x}, {int(hm.scales[c.name])})"
     fn = {NUMBER: "crm_number", MONEY: "crm_money", INT: "crm_int", DATE: "crm_date", MONTH: "crm_month",
           SCORE: "crm_score", CODE: "crm_code"}.get(c.kind)
+    if c.kind == CODE:  # a code written ="000123" (a spreadsheet's way to keep leading zeros) is 000123
+        return f"crm_code(crm_unwrap({x}))"
     return f"{fn}({x})" if fn else x
 
 
@@ -684,8 +695,8 @@ def _row_checks(table: Table, hm: HeaderMap, values: dict[str, str]) -> list[tup
         if qty in present and qty not in values and ucol in present:  # 12吨 beside a unit column saying kg
             qx, ux = q("x_" + qty), q("x_" + ucol)
             checks.append((ucol, f"{qx} || ' / ' || {ux}", "unit_conflict",
-                           f"{ux} IS NOT NULL AND crm_qty_unit({qx}) IS NOT NULL AND "
-                           f"crm_unit_id({ux}) IS DISTINCT FROM crm_unit_id(crm_qty_unit({qx}))"))
+                           f"{ux} IS NOT NULL AND __cell_unit IS NOT NULL AND "
+                           f"crm_unit_id({ux}) IS DISTINCT FROM crm_unit_id(__cell_unit)"))
         # a known unit and a number that still has no quantity: mass <-> volume without a density
         checks.append((ucol, "unit_raw || ' / ' || category", "density",
                        f"{q(ucol)} IS NOT NULL AND quantity_raw IS NOT NULL AND {q(qty)} IS NULL"))
