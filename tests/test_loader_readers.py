@@ -226,7 +226,7 @@ def test_messy_csv_cells_are_read_or_rejected_never_misread(store, tmp_path):
     r = load_files(store, "orders", [f])
     assert (r.accepted, r.rejected) == (3, 4)
     assert q(store, "SELECT line, field, value, reason FROM rejects ORDER BY line, field") == [
-        (3, "(cells beyond the header)", "柴油", REASONS["wide"]),
+        (3, "(beyond the header)", "柴油", REASONS["wide"]),
         (3, "amount", "吨", "not a number"),        # the shifted cells: 数量 1, 单位 000, 含税金额 吨
         (3, "unit", "000", "unknown unit"),
         (4, "order_id", "2.02401E+11", REASONS["sci_code"]),

@@ -55,9 +55,9 @@ REASONS = {
     "subject": "needs a customer_id or a manager_id",
     "range": "end date before start date",
     "date_range": "date out of range",
-    "unit_conflict": "the unit written in the quantity differs from the unit column",
-    "wide": "more cells than the header has columns (a comma inside an unquoted number or name shifts the cells)",
-    "sci_code": "a code in scientific notation: the spreadsheet rounded it; export the column as text",
+    "unit_conflict": "unit in the quantity differs from the unit column",
+    "wide": "more cells than the header (an unquoted comma shifted them)",
+    "sci_code": "code in scientific notation (rounded by a spreadsheet; export it as text)",
     "overlap": "validity window overlaps another for this code",
 }
 
@@ -702,7 +702,7 @@ def _row_checks(table: Table, hm: HeaderMap, values: dict[str, str]) -> list[tup
                        f"{q(ucol)} IS NOT NULL AND quantity_raw IS NOT NULL AND {q(qty)} IS NULL"))
     for chk in table.checks:
         checks.append((chk.field, chk.value, chk.reason, chk.when))
-    checks.append(("(cells beyond the header)", "__beyond", "wide", "__beyond IS NOT NULL"))
+    checks.append(("(beyond the header)", "__beyond", "wide", "__beyond IS NOT NULL"))
     return checks
 
 
