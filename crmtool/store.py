@@ -71,9 +71,10 @@ def _migration_2() -> list[str]:
 
 def _migration_3() -> list[str]:
     """Quantities and other numbers keep six decimals instead of four: a volume converted to tons
-    (1,234 L of gasoline at 0.737 kg/L is 0.909458 t) lost a tenth of a kilogram a line. Stored
-    values keep what they had."""
-    stmts = []
+    (1,234 L of gasoline at 0.737 kg/L is 0.909458 t) lost a twentieth of a kilogram a line. Stored
+    values keep what they had. Orders record whether crmtool numbered a line (unknown for the lines
+    stored before)."""
+    stmts = ["ALTER TABLE orders ADD COLUMN IF NOT EXISTS line_numbered BOOLEAN"]  # see schema.ORDERS
     for name, t in TABLES.items():
         cols = [c.name for c in t.columns if c.kind == "number"] + [n for n, typ in t.derived if typ.startswith("DECIMAL")]
         stmts += [f"ALTER TABLE {quote_ident(name)} ALTER COLUMN {quote_ident(c)} SET DATA TYPE {SQL_TYPES['number']}"

@@ -295,3 +295,35 @@ def test_a_unit_in_the_header_of_a_volume_that_is_not_converted_is_an_error(stor
     f.write_text("客户编码,客户名称,年需求量(吨),购油量预判值\nK1,甲,1000,500\n", encoding="utf-8")
     assert load_files(store, "customers", [f]).accepted == 1
     assert q(store, "SELECT annual_demand, expected_volume FROM customers") == [(Decimal("1000"), Decimal("500"))]
+
+
+def test_an_export_with_line_numbers_replaces_the_lines_crmtool_numbered(store, tmp_path):
+    """January without 行号 (U1 two lines, numbered 1 and 2 by crmtool), then the same orders with SAP
+    item numbers 10, 20: 30 t for U1, not 60 t; a line numbered by the export itself stays."""
+    a = tmp_path / "a.csv"
+    a.write_text("凭证号,过账日期,客户编码,数量\nU1,2024-01-05,C1,10\nU1,2024-01-05,C1,20\nU2,2024-01-06,C1,5\n",
+                 encoding="utf-8")
+    b = tmp_path / "b.csv"
+    b.write_text("凭证号,行项目,过账日期,客户编码,数量\nU1,10,2024-01-05,C1,10\nU1,20,2024-01-05,C1,20\n"
+                 "U3,10,2024-01-07,C1,7\n", encoding="utf-8")
+    load_files(store, "orders", [a])
+    r = load_files(store, "orders", [b])
+    assert (r.accepted, r.files[0].replaced) == (3, 2)
+    assert q(store, "SELECT order_id, line_no, quantity, line_numbered FROM orders ORDER BY 1, 2") == [
+        ("U1", 10, Decimal("10.000000"), False), ("U1", 20, Decimal("20.000000"), False),
+        ("U2", 1, Decimal("5.000000"), True), ("U3", 10, Decimal("7.000000"), False)]
+
+
+def test_a_header_below_twelve_title_lines_two_remarks_and_wan_amounts(store, tmp_path):
+    """Twelve title lines above the header; an archive with 备注 twice keeps both (备注, 备注 (2));
+    金额(万) is in units of 10,000 yuan."""
+    c = tmp_path / "c.csv"
+    c.write_text("".join(f"说明第{i}行\n" for i in range(12)) + "客户编码,客户名称,备注,备注\nK1,甲,老客户,月结\n",
+                 encoding="utf-8")
+    r = load_files(store, "customers", [c])
+    assert (r.accepted, r.files[0].header_line) == (1, 13)
+    assert q(store, "SELECT column_name, value FROM customers_extra ORDER BY 1") == [("备注", "老客户"), ("备注 (2)", "月结")]
+    o = tmp_path / "o.csv"
+    o.write_text("凭证号,过账日期,客户编码,数量,金额(万)\nA,2024-01-05,K1,1,1.5\n", encoding="utf-8")
+    load_files(store, "orders", [o])
+    assert q(store, "SELECT amount FROM orders") == [(Decimal("15000.00"),)]

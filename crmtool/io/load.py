@@ -203,7 +203,7 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
     if not rows:
         raise InputError(f"{src.path}: the file is empty")
     best: tuple[int, int, dict[str, int], str | None, list[tuple[str, str]]] | None = None
-    candidates = [0] if src.header_given else rows[:10]
+    candidates = [0] if src.header_given else rows[:25]
     for idx in candidates:
         headers = [str(h).strip() if h is not None else "" for h in src.head[idx]]
         found, unit, unmatched = _match(headers, table, user)
@@ -244,7 +244,14 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
             raise InputError(f"{src.path} line {line}: column {headers[pos]!r} is in {written}, but crmtool reads "
                              f"{table.name}.{name} in {base_unit} (units.base) and converts only order quantities; "
                              f"convert the column to {base_unit} or drop the unit from its header")
-    extras = {h: i for i, h in enumerate(headers) if h and i not in found.values()}
+    extras: dict[str, int] = {}  # a header written twice (备注, 备注) keeps both columns: 备注, 备注 (2)
+    for i, h in enumerate(headers):
+        if h and i not in found.values():
+            name, k = h, 1
+            while name in extras:
+                k += 1
+                name = f"{h} ({k})"
+            extras[name] = i
     scales = {}
     for name, pos in found.items():
         if table.column(name).kind == MONEY:
@@ -750,13 +757,15 @@ def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> str:
     nk = table.numbered_key
     number = nk is not None and (nk not in hm.columns or con.execute(
         f"SELECT count(*) FROM ({src}) WHERE {q(nk)} IS NULL").fetchall()[0][0] > 0)
+    if nk is not None and not number:
+        src = f"SELECT *, false AS __numbered FROM ({src})"
     if number:
         # lines without a number are numbered in file order within their order
         others = ", ".join(q(k) for k in table.key if k != nk)
         # (after the largest number the file gives the order, so a blank never takes line 1's place)
         src = (f"SELECT * REPLACE (coalesce({q(nk)}, CAST(coalesce(max({q(nk)}) OVER (PARTITION BY {others}), 0) + "
-               f"row_number() OVER (PARTITION BY {others}, {q(nk)} IS NULL ORDER BY __line) AS INTEGER)) AS {q(nk)}) "
-               f"FROM ({src})")
+               f"row_number() OVER (PARTITION BY {others}, {q(nk)} IS NULL ORDER BY __line) AS INTEGER)) AS {q(nk)}), "
+               f"{q(nk)} IS NULL AS __numbered FROM ({src})")
     cols = ", ".join(f"{e} AS {q(n)}" for n, e in exprs.items())
     sql = f"SELECT __line, {cols} FROM ({src})"
     # numbers given to every line of a file are unique by construction; otherwise look for repeats
@@ -813,6 +822,14 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, body: _B
             con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS SELECT g.__line, {others}, {keep} "
                         f"FROM stg_good g LEFT JOIN {tname} e ON {on}")
     replaced = _delete_keys(con, tname, key, key_match, good)
+    nk = table.numbered_key
+    if nk is not None and nk in hm.columns and con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {tname} WHERE line_numbered)").fetchall()[0][0]:
+        # an export with its own line numbers replaces the lines crmtool numbered in an earlier export
+        # of the same orders (SAP items 10, 20 against lines 1, 2: both would count)
+        others = [k for k in table.key if k != nk]
+        match = " AND ".join(f"g.{q(k)} IS NOT DISTINCT FROM {tname}.{q(k)}" for k in others)
+        replaced += _delete_keys(con, tname, others, f"{match} AND {tname}.line_numbered", good)
     names = [c.name for c in table.columns] + [n for n, _ in table.derived]
     cols = ", ".join(q(n) for n in names)
     with _unordered(con):  # each row carries its line; their order in the table means nothing

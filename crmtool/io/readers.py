@@ -31,7 +31,7 @@ from crmtool.errors import InputError
 
 CHUNK = 1 << 20
 MAX_LINE_BYTES = 1 << 20  # a longer physical line is no export: fail fast instead of parsing it
-HEAD_ROWS = 12  # rows looked at in Python for the header (title rows above it, a second header row)
+HEAD_ROWS = 30  # rows looked at in Python for the header (title rows above it, a second header row)
 SAMPLE_BYTES = 1 << 16
 BATCH_ROWS = 10_000
 

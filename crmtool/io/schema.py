@@ -153,8 +153,10 @@ ORDERS = Table(
         C("sales_rep", TEXT, "业务员", "销售员", "销售代表", "rep"),
         C("plant", TEXT, "工厂", "油库", "库点", "发货油库", "depot", "warehouse"),
     ),
-    derived=(("quantity_raw", "DECIMAL(18,6)"), ("unit_raw", "VARCHAR")),
-    derived_sql=(("quantity_raw", "quantity_raw"), ("unit_raw", "unit_raw")),
+    # line_numbered: crmtool numbered the line (the export gave it no 行号); a later export of the
+    # order with its own line numbers replaces such lines
+    derived=(("quantity_raw", "DECIMAL(18,6)"), ("unit_raw", "VARCHAR"), ("line_numbered", "BOOLEAN")),
+    derived_sql=(("quantity_raw", "quantity_raw"), ("unit_raw", "unit_raw"), ("line_numbered", "__numbered")),
     fills=(("gross_profit", "amount - cost"),),
     quantity_unit=("quantity", "unit"),
     # density keys are any product code or category the user names: the product code wins, then the
@@ -326,7 +328,7 @@ def split_header_unit(h: str) -> tuple[str, str | None]:
 
 
 # money written in a larger unit in the header: 金额(万元) multiplies the column by 10,000
-MONEY_SCALES = {"元": 1, "人民币": 1, "rmb": 1, "cny": 1, "千元": 1000, "万元": 10000}
+MONEY_SCALES = {"元": 1, "人民币": 1, "rmb": 1, "cny": 1, "千元": 1000, "万元": 10000, "万": 10000}
 
 
 def split_header_scale(h: str) -> tuple[str, int | None]:
