@@ -327,3 +327,15 @@ def test_a_header_below_twelve_title_lines_two_remarks_and_wan_amounts(store, tm
     o.write_text("凭证号,过账日期,客户编码,数量,金额(万)\nA,2024-01-05,K1,1,1.5\n", encoding="utf-8")
     load_files(store, "orders", [o])
     assert q(store, "SELECT amount FROM orders") == [(Decimal("15000.00"),)]
+
+
+def test_a_units_row_under_the_header_applies_to_its_columns(store, tmp_path):
+    """,,,,升,万元 under the header: 1,000 L of diesel at 0.84 kg/L is 0.84 t, 1.2 万元 is 12,000 yuan
+    (the units row was read as a bad data row, and the values as tons and yuan)."""
+    f = tmp_path / "o.csv"
+    f.write_text("订单号,订单日期,客户编码,油品类别,数量,金额\n,,,,升,万元\nAA1,2024-01-05,K1,柴油,1000,1.2\n",
+                 encoding="utf-8")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected, r.files[0].header_line) == (1, 0, 2)
+    assert q(store, "SELECT quantity, unit, amount, source_line FROM orders") == [
+        (Decimal("0.840000"), "L", Decimal("12000.00"), 3)]

@@ -33,9 +33,9 @@ from typing import Callable, Sequence
 from crmtool.config import TIER_SCHEMES, Settings
 from crmtool.errors import CrmtoolError, InputError, UsageError
 from crmtool.io.readers import Prepared, Source, is_csv, open_source, prepare_csv, xlsx_sheet_names
-from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY, MONTH,
-                               NUMBER, SCORE, SQL_TYPES, TABLE_ALIASES, TABLES, UNITS, Column, Table, normalize_header,
-                               split_header_scale, split_header_unit, unit_id)
+from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY,
+                               MONEY_SCALES, MONTH, NUMBER, SCORE, SQL_TYPES, TABLE_ALIASES, TABLES, UNITS, Column,
+                               Table, normalize_header, split_header_scale, split_header_unit, unit_id)
 from crmtool.store import Store, quote_ident as q, temporarily
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
@@ -214,7 +214,16 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
     idx, _, found, unit, unmatched = best
     headers = [str(h).strip() if h is not None else "" for h in src.head[idx]]
     sub = _sub_header(src, idx, found, table)
-    if sub is not None:  # a two-row header (merged cells above 数量 | 单位): the lower row names the columns
+    words = [str(c).strip() for c in sub or [] if c is not None and str(c).strip()]
+    if sub is not None and all(unit_id(w) or w.lower() in MONEY_SCALES for w in words):
+        # a units row under the header (,,,,升,万元): each unit joins its column's header, as 数量(升)
+        combined = list(headers)
+        for i, cell in enumerate(sub[:len(headers)]):
+            if cell is not None and str(cell).strip() and headers[i]:
+                combined[i] = f"{headers[i]}({str(cell).strip()})"
+        idx, headers = idx + 1, combined
+        found, unit, unmatched = _match(headers, table, user)
+    elif sub is not None:  # a two-row header (merged cells above 数量 | 单位): the lower row names the columns
         combined = headers + [""] * max(0, len(sub) - len(headers))
         for i, cell in enumerate(sub):
             if cell is not None and str(cell).strip():
