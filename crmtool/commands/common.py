@@ -173,7 +173,7 @@ def print_lines(lines: list[str] | None, *, err: bool = False) -> None:
     if not lines:  # no console made (rich's import is a twentieth of a second of every command)
         return
     console = stderr_console() if err else _stdout_console()
-    for line in lines or []:
+    for line in lines:
         console.print(line, highlight=False, markup=False)
 
 

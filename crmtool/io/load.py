@@ -297,11 +297,11 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     pats = " ".join(f"WHEN lower({t}) LIKE '{p}' THEN '{cid}'" for t in ("cat", "product")
                     for cid, p in CATEGORY_PATTERNS)
     unit_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(uid)}"
-                          for spelling, uid, _, _ in _lookup_rows(settings)["lk_unit"])
+                          for spelling, uid in _spellings({u: sp for u, (_, _, sp) in UNITS.items()}))
     kind_whens = " ".join(f"WHEN {_sql_str(uid)} THEN {_sql_str(kind)}" for uid, (kind, _, _) in UNITS.items())
     factor_whens = " ".join(f"WHEN {_sql_str(uid)} THEN {float(factor)!r}" for uid, (_, factor, _) in UNITS.items())
     category_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(cid)}"
-                              for spelling, cid in _lookup_rows(settings)["lk_category"])
+                              for spelling, cid in _spellings(CATEGORIES))
     return {
         # a cell as text: trimmed; '-', '/', '#N/A' … are how exports write "nothing"
         # spaces around a value go
@@ -334,7 +334,8 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
                          "ELSE TRY_CAST(crm_clean_number(x) AS DOUBLE) END",
         "crm_number(x)": f"TRY_CAST(crm_double(x) AS {SQL_TYPES[NUMBER]})",
         "crm_money(x)": "TRY_CAST(crm_double(x) AS DECIMAL(18,2))",
-        "crm_money_scaled(x, scale)": "TRY_CAST(crm_double(x) * scale AS DECIMAL(18,2))",
+        "crm_money_of(d, scale)": "TRY_CAST(d * scale AS DECIMAL(18,2))",
+        "crm_money_scaled(x, scale)": "crm_money_of(crm_double(x), scale)",
         # a whole number only: DuckDB's own cast rounds '2.5' to 3 and '2.4' to 2, so a line number
         # 2.4 would replace line 2 of its order; '2.0' and '1e3' are whole
         "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
@@ -391,11 +392,13 @@ def install_macros(con, settings: Settings, today: dt.date | None = None) -> Non
         con.execute(f"CREATE OR REPLACE TEMP MACRO {sig} AS {body}")
 
 
+def _spellings(ids: dict[str, tuple]) -> list[tuple[str, str]]:
+    """(spelling lower-cased, id) for every id and its spellings (the first id of a spelling wins)."""
+    return list({s.lower(): (s.lower(), i) for i, spellings in ids.items() for s in (i, *spellings)}.values())
+
+
 def _lookup_rows(settings: Settings) -> dict[str, list[tuple]]:
-    units = list({s.lower(): (s.lower(), uid, kind, factor) for uid, (kind, factor, spellings) in UNITS.items()
-                  for s in (uid, *spellings)}.values())
-    cats = list({s.lower(): (s.lower(), cid) for cid, spellings in CATEGORIES.items()
-                 for s in (cid, *spellings)}.values())
+    cats = _spellings(CATEGORIES)
     # keys are any product code or category the user names; matched lower-cased
     dens = list({str(k).strip().lower(): (str(k).strip().lower(), float(v))
                  for k, v in settings.units.density.items()}.values())
@@ -407,12 +410,11 @@ def _lookup_rows(settings: Settings) -> dict[str, list[tuple]]:
         levels += [(t.id.lower(), t.id), (t.zh.lower(), t.id), (t.en.lower(), t.id)]
     # the configured scheme wins over the built-in ones for the same spelling
     levels = list({k: (k, v) for k, v in levels}.values())
-    ctypes = list({s.lower(): (s.lower(), cid) for cid, spellings in CUSTOMER_TYPES.items()
-                   for s in (cid, *spellings)}.values())
-    return {"lk_unit": units, "lk_category": cats, "lk_density": dens, "lk_level": levels, "lk_ctype": ctypes}
+    ctypes = _spellings(CUSTOMER_TYPES)
+    return {"lk_category": cats, "lk_density": dens, "lk_level": levels, "lk_ctype": ctypes}
 
 
-_LOOKUP_COLUMNS = {"lk_unit": ["spelling", "uid", "kind", "factor"], "lk_category": ["spelling", "cid"],
+_LOOKUP_COLUMNS = {"lk_category": ["spelling", "cid"],
                    "lk_density": ["name", "density"], "lk_level": ["spelling", "lid"], "lk_ctype": ["spelling", "cid"]}
 _CODED = {"level": ("lk_level", "lid"), "ctype": ("lk_ctype", "cid"), "category": ("lk_category", "cid")}
 
@@ -520,7 +522,7 @@ def value_columns(src: Source, hm: HeaderMap, table: Table) -> dict[str, str]:
 def _typed_select(table: Table, hm: HeaderMap, text: str,
                   values: dict[str, str]) -> tuple[str, list[tuple[str, str, str, str]]]:
     """Over the text rows: the typed columns, and __bad (some row check failed); each layer computes
-    what the next reads once. The lookups are joins, so the rows come out in no particular order.
+    what the next reads once. The density lookup is a join, so the rows come out in no particular order.
     ``values``: the columns given as typed values (see value_columns). Returns (SELECT, the row checks)."""
     qty = table.quantity_unit[0] if table.quantity_unit else None
     unit = table.quantity_unit[1] if table.quantity_unit else None
@@ -659,7 +661,7 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
             return f"TRY_CAST({v} AS INTEGER)" if value == "int" else \
                 f"CASE WHEN {v} = floor({v}) THEN TRY_CAST({v} AS INTEGER) END"
         if c.kind == MONEY and c.name in hm.scales:
-            return f"TRY_CAST(CAST({v} AS DOUBLE) * {int(hm.scales[c.name])} AS DECIMAL(18,2))"
+            return f"crm_money_of(CAST({v} AS DOUBLE), {int(hm.scales[c.name])})"
         return f"TRY_CAST({v} AS {SQL_TYPES[c.kind]})"
     if c.convert:
         return c.convert
