@@ -339,3 +339,53 @@ def test_a_units_row_under_the_header_applies_to_its_columns(store, tmp_path):
     assert (r.accepted, r.rejected, r.files[0].header_line) == (1, 0, 2)
     assert q(store, "SELECT quantity, unit, amount, source_line FROM orders") == [
         (Decimal("0.840000"), "L", Decimal("12000.00"), 3)]
+
+
+def test_xlsx_cells_a_value_reader_reads_as_empty_are_rejected_or_padded(store, tmp_path):
+    """python-calamine gives '' for an error value and for a formula saved without its value, and 123
+    for a code shown as 000123: the sheet's XML says what the user sees. Before, the amounts below
+    loaded as empty (no reject) and the code as 123."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["凭证号", "过账日期", "客户编码", "数量", "含税金额"])          # row 1
+    ws.append(["A", dt.date(2024, 1, 5), 123, 1, 100])                        # row 2: code formatted 000000
+    ws["C2"].number_format = "000000"
+    ws.append(["B", dt.date(2024, 1, 5), "C2", 2, "#DIV/0!"])                 # row 3: an error value
+    ws.append(["C", dt.date(2024, 1, 5), "C3", 3, "=D4*7000"])               # row 4: a formula, no value saved
+    ws.append(["D", dt.date(2024, 1, 5), "#REF!", 4, 400])                    # row 5: an error as the code
+    ws.append(["E", dt.date(2024, 1, 5), "C5", 5, "#N/A"])                    # row 6: #N/A is "nothing"
+    wb.save(tmp_path / "o.xlsx")
+    r = load_files(store, "orders", [tmp_path / "o.xlsx"])
+    assert (r.accepted, r.rejected) == (2, 3)
+    assert q(store, "SELECT order_id, customer_code, amount FROM orders ORDER BY 1") == [
+        ("A", "000123", Decimal("100.00")), ("E", "C5", None)]
+    assert q(store, "SELECT line, column_name, value, reason FROM rejects ORDER BY line") == [
+        (3, "含税金额", "#DIV/0!", REASONS["number"]),
+        (4, "含税金额", "=D4*7000", REASONS["number"]),
+        (5, "客户编码", "#REF!", REASONS["excel"])]
+
+
+def test_a_csv_saved_from_excel_with_error_codes_rejects_them(store, tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text('凭证号,过账日期,客户编码,数量\nA,2024-01-05,#VALUE!,1\nB,2024-01-05,="007",2\nC,2024-01-05,=VLOOKUP(A4),3\n',
+                 encoding="utf-8")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (1, 2)
+    assert q(store, "SELECT customer_code FROM orders") == [("007",)]
+    assert q(store, "SELECT line, value FROM rejects ORDER BY line") == [(2, "#VALUE!"), (4, "=VLOOKUP(A4)")]
+
+
+def test_sheet_xml_scan_tells_a_formula_that_gave_empty_from_one_never_calculated():
+    from crmtool.io.readers import _scan_cells
+
+    xml = (b'<row r="2"><c r="A2" t="str"><f>IF(1,"","")</f><v></v></c>'   # the formula gave "": empty
+           b'<c r="B2"><f>X</f><v/></c>'                                       # likewise
+           b'<c r="D2"><f t="shared" si="0"/></c>'                             # never calculated
+           b'<c r="AB2" t="e"><v>#N/A</v></c><c r="C2" s="7"><v>12</v></c></row>')
+    out: dict = {}
+    _scan_cells(Path("w.xlsx"), "S", xml, {b"7": 5}, out)
+    assert out == {(2, 3): "=…", (2, 27): "#N/A", (2, 2): "00012"}
+    with pytest.raises(InputError, match="no cell address"):
+        _scan_cells(Path("w.xlsx"), "S", b'<row><c t="e"><v>#REF!</v></c></row>', {}, {})

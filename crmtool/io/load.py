@@ -58,6 +58,7 @@ REASONS = {
     "unit_conflict": "unit in the quantity differs from the unit column",
     "wide": "more cells than the header (an unquoted comma shifted them)",
     "sci_code": "code in scientific notation (rounded by a spreadsheet; export it as text)",
+    "excel": "an Excel error or a formula without its value, not a code",
     "overlap": "validity window overlaps another for this code",
 }
 
@@ -274,6 +275,9 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
 # the conversion rules: named SQL macros every table uses
 
 PLACEHOLDERS = ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null", "\t", "\u3000", "\u00a0")
+# the error values a spreadsheet cell can hold (#N/A is among PLACEHOLDERS: "nothing")
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#GETTING_DATA", "#SPILL!", "#CALC!",
+                "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "subtotal", "sum")
 
 
@@ -358,6 +362,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # 2.02401E+11: a long number code a spreadsheet showed (and saved) rounded
         "crm_sci_code(x)": "CASE WHEN contains(x, 'E+') OR contains(x, 'e+') "
                            "THEN regexp_full_match(x, '[0-9]([.][0-9]+)?[eE][+][0-9]+') ELSE false END",
+        # an Excel error value or a formula saved without its value (see readers.xlsx_cell_texts; a
+        # CSV saved from Excel holds the same texts); ="000123" is a code kept as text, not a formula
+        "crm_excel_error(x)": "CASE WHEN starts_with(x, '#') THEN x IN (" + ", ".join(_sql_str(e) for e in EXCEL_ERRORS)
+                              + ") WHEN starts_with(x, '=') THEN crm_unwrap(x) = x ELSE false END",
         # coded values: the id for a label or id, else NULL (the caller keeps the text)
         "crm_level(x)": "(SELECT lid FROM lk_level WHERE spelling = lower(x))",
         "crm_ctype(x)": "(SELECT cid FROM lk_ctype WHERE spelling = lower(x))",
@@ -705,6 +713,7 @@ def _row_checks(table: Table, hm: HeaderMap, values: dict[str, str]) -> list[tup
             checks.append((c.name, x, "score", f"{t} NOT BETWEEN 0 AND 100"))
         if c.kind == CODE:
             checks.append((c.name, x, "sci_code", f"crm_sci_code({x})"))
+            checks.append((c.name, x, "excel", f"crm_excel_error({x})"))
         if c.event and c.kind == DATE:
             checks.append((c.name, x, "date_range", f"NOT crm_date_ok({t})"))
     if table.quantity_unit:

@@ -434,6 +434,136 @@ def _check_xlsx_bytes(path: Path) -> None:
                      "or CSV UTF-8")
 
 
+# What python-calamine cannot tell apart from an empty cell, read from the sheet's XML: an Excel
+# error (#DIV/0!, #REF!) saved as the cell's value, a formula saved without its value (a workbook
+# written by a script and never opened in Excel), and a whole number shown zero-padded by a number
+# format such as 000000 (a code 000123 is stored as 123). Each becomes the text the user sees.
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_ATTR = re.compile(rb'\b(r|s|t)="([^"]*)"')
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>")
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)")
+_ADDRESS = re.compile(rb"([A-Z]{1,3})([0-9]+)")
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+def _xml_text(raw: bytes) -> str:
+    import html
+
+    return html.unescape(raw.decode("utf-8", "replace"))
+
+
+def _column_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _sheet_part(z, name: str) -> str | None:
+    """The zip member holding sheet ``name`` (workbook.xml names it, its relationships point to it)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        book = ET.fromstring(z.read("xl/workbook.xml"))
+        rels = ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ET.ParseError):
+        return None
+    rid = next((s.get(f"{{{_NS['r']}}}id") for s in book.iter(f"{{{_NS['m']}}}sheet") if s.get("name") == name), None)
+    target = next((r.get("Target") for r in rels.iter(f"{{{_NS['p']}}}Relationship") if r.get("Id") == rid), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else "xl/" + target
+
+
+def _zero_pad_styles(z) -> dict[bytes, int]:
+    """Style index -> width, for the cell styles whose number format is only zeros (000000)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        styles = ET.fromstring(z.read("xl/styles.xml"))
+    except (KeyError, ET.ParseError):
+        return {}
+    widths = {}
+    for fmt in styles.iter(f"{{{_NS['m']}}}numFmt"):
+        code = (fmt.get("formatCode") or "").replace('"', "").replace("\\", "")
+        if len(code) > 1 and set(code) == {"0"}:
+            widths[fmt.get("numFmtId")] = len(code)
+    xfs = styles.find(f"{{{_NS['m']}}}cellXfs")
+    if not widths or xfs is None:
+        return {}
+    return {str(i).encode(): widths[xf.get("numFmtId")] for i, xf in enumerate(xfs.iter(f"{{{_NS['m']}}}xf"))
+            if xf.get("numFmtId") in widths}
+
+
+def xlsx_cell_texts(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    """(sheet row, column index from A = 0) -> text, for the cells of ``sheet`` whose value a reader
+    of values loses: an error value ('#DIV/0!'), a formula without a saved value ('=C2*D2'), a whole
+    number in a zero-padded format ('000123'). Streams the sheet's XML; rows without such cells cost
+    one byte search."""
+    import zipfile
+
+    out: dict[tuple[int, int], str] = {}
+    with zipfile.ZipFile(path) as z:
+        part = _sheet_part(z, sheet)
+        if part is None or part not in z.namelist():
+            return out
+        pads = _zero_pad_styles(z)
+        with z.open(part) as f:
+            carry = b""
+            marks: list[bytes] = []
+            while True:
+                chunk = f.read(CHUNK)
+                buf = carry + chunk
+                if not marks:  # an error value, a formula cell without a value, a zero-padded style
+                    m = re.search(rb"<(\w+:)?worksheet\b", buf)
+                    ns = m.group(1) or b"" if m else b""
+                    marks = [b't="e"', b"</" + ns + b"f></" + ns + b"c>", b"/></" + ns + b"c>",
+                             *(b' s="' + k + b'"' for k in pads)]
+                cut = len(buf) if not chunk else _last_row_end(buf)
+                if any(buf.find(m, 0, cut) >= 0 for m in marks):
+                    _scan_cells(path, sheet, buf[:cut], pads, out)
+                carry = buf[cut:]
+                if not chunk:
+                    break
+    return out
+
+
+def _last_row_end(buf: bytes) -> int:
+    """The end of the last complete row in ``buf`` (0: none yet)."""
+    i = buf.rfind(b"</row>")
+    if i >= 0:
+        return i + 6
+    ends = list(_ROW_END.finditer(buf))  # a prefixed namespace (</x:row>)
+    return ends[-1].end() if ends else 0
+
+
+def _scan_cells(path: Path, sheet: str, body: bytes, pads: dict[bytes, int], out: dict) -> None:
+    for cell in _CELL.finditer(body):
+        attrs = dict(_ATTR.findall(cell.group(1)))
+        inner = cell.group(2) or b""
+        kind = attrs.get(b"t", b"n")
+        found = _VALUE.search(inner)
+        value = (found.group(1) or b"") if found else None
+        if kind == b"e" and value:
+            text = _xml_text(value)
+        elif value is None and (formula := _FORMULA.search(inner)) is not None:  # (<v></v>: the formula gave "")
+            text = "=" + (_xml_text(formula.group(1)) if formula.group(1) else "…")
+        elif kind == b"n" and value and attrs.get(b"s") in pads and value.isdigit():
+            text = value.decode().zfill(pads[attrs[b"s"]])
+        else:
+            continue
+        where = _ADDRESS.fullmatch(attrs.get(b"r", b""))
+        if where is None:
+            if text.startswith("#") or text.startswith("="):
+                raise InputError(f"{path} sheet {sheet}: a cell holds {text}, not a value, and the sheet's XML "
+                                 "gives no cell address; open the workbook in Excel and save it again")
+            continue
+        out[(int(where.group(2)), _column_index(where.group(1)))] = text
+
+
 class _Workbook:
     """The sheets of an .xlsx as rows of Python values: python-calamine (the fast Rust reader),
     openpyxl read-only when calamine is not installed."""
@@ -446,6 +576,7 @@ class _Workbook:
         except ImportError:  # pragma: no cover - calamine is a dependency
             pc = None
         self._pc = pc
+        self._texts: dict[str, dict[int, list[tuple[int, str]]]] = {}
         try:
             if pc is not None:
                 self._wb = pc.CalamineWorkbook.from_path(str(path))
@@ -477,10 +608,21 @@ class _Workbook:
         """(sheet row number, cells as text) of every row that has a value."""
         if self._pc is not None:
             ws = self._wb.get_sheet_by_name(name)
+            if name not in self._texts:
+                by_row: dict[int, list[tuple[int, str]]] = {}
+                for (row, col), text in xlsx_cell_texts(self.path, name).items():
+                    by_row.setdefault(row, []).append((col, text))
+                self._texts[name] = by_row
+            texts, first_col = self._texts[name], ws.start[1] if ws.start else 0
             # iter_rows starts at the sheet's first row (empty rows above the data included) and at
             # the first column that has data
             for i, values in enumerate(ws.iter_rows(), start=1):
                 cells = [_cell_text(v) for v in values]
+                for col, text in texts.get(i, ()):  # what calamine reads as empty (see xlsx_cell_texts)
+                    if col >= first_col:
+                        j = col - first_col
+                        cells += [None] * (j + 1 - len(cells))
+                        cells[j] = text
                 if any(c is not None for c in cells):
                     yield i, cells
         else:  # pragma: no cover
