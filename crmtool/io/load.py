@@ -23,6 +23,7 @@ five steps, each a small set-based SQL job inside DuckDB:
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime as dt
 import os
 import time
@@ -129,9 +130,10 @@ class HeaderMap:
     scales: dict[str, int] = field(default_factory=dict)  # money column -> factor from a header such as 金额(万元)
 
 
-def _column_spellings(col: Column) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def _column_spellings(col: Column) -> tuple[str, ...]:
     """The column's names, most specific first (its own name, then its aliases as declared)."""
-    return list(dict.fromkeys(normalize_header(a) for a in (col.name, *col.aliases)))
+    return tuple(dict.fromkeys(normalize_header(a) for a in (col.name, *col.aliases)))
 
 
 def _match(headers: list[str], table: Table,
@@ -647,7 +649,10 @@ def _check_order(con, src: Source, hm: HeaderMap, first: int) -> None:
     want = [r[pos] if pos < len(r) else None for r in src.head[:n]]
     rows = con.execute(f"SELECT rowid - ? AS i, {q('x_' + name)} FROM stg_text WHERE rowid < ? + ? ORDER BY rowid",
                        [first, first, n]).fetchall()
-    expected = list(con.execute("SELECT " + ", ".join("crm_text(?)" for _ in want), want).fetchall()[0]) if want else []
+    # (one crm_text over a list, not one per value: each expansion of the macro costs a bind)
+    expected = [r[0] for r in con.execute(
+        "SELECT crm_text(list_extract(l, CAST(i AS INTEGER))) FROM (SELECT CAST(? AS VARCHAR[]) AS l), "
+        "range(1, ? + 1) t(i) ORDER BY i", [want, len(want)]).fetchall()] if want else []
     if [r[1] for r in rows] != expected:
         raise CrmtoolError(f"{src.path}: the staged rows are not in file order, so line numbers would be wrong; "
                            "this is a bug in crmtool — please report it")

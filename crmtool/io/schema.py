@@ -5,6 +5,7 @@ This module is pure data: the loader builds its SQL from it and the store its DD
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -308,6 +309,7 @@ CUSTOMER_TYPES = {
 }
 
 
+@functools.lru_cache(maxsize=8192)  # header matching calls it for every cell of the head rows
 def normalize_header(h: object) -> str:
     """Lower-case, drop BOM, spaces, underscores' neighbours and full-width punctuation for matching."""
     s = str(h or "").replace("\ufeff", "").strip().lower()
@@ -318,6 +320,7 @@ def normalize_header(h: object) -> str:
 _PAREN = re.compile(r"^(.*?)\s*[\(（\[【]\s*([^\)）\]】]*)\s*[\)）\]】]\s*$")
 
 
+@functools.lru_cache(maxsize=8192)  # header matching calls it for every cell of the head rows
 def split_header_unit(h: str) -> tuple[str, str | None]:
     """'数量(吨)' -> ('数量', 't'); '数量' -> ('数量', None); '客户编码(ERP)' -> unchanged."""
     m = _PAREN.match(str(h or "").strip())
@@ -331,6 +334,7 @@ def split_header_unit(h: str) -> tuple[str, str | None]:
 MONEY_SCALES = {"元": 1, "人民币": 1, "rmb": 1, "cny": 1, "千元": 1000, "万元": 10000, "万": 10000}
 
 
+@functools.lru_cache(maxsize=8192)  # header matching calls it for every cell of the head rows
 def split_header_scale(h: str) -> tuple[str, int | None]:
     """'金额(万元)' -> ('金额', 10000); '金额(元)' -> ('金额', 1); '金额' -> ('金额', None)."""
     m = _PAREN.match(str(h or "").strip())
