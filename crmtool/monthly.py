@@ -210,10 +210,14 @@ def plan(con, month: dt.date) -> list[Step]:
              unless="SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM freight WHERE bill_date BETWEEN ? AND ?)",
              params=(first, last), why=f"no freight bills in {label}"),
     ]
-    overlapping = [r[0] for r in con.execute(
-        "SELECT campaign_id FROM campaigns WHERE start_date <= ? AND end_date >= ? ORDER BY campaign_id",
-        [last, first]).fetchall()]
-    steps += [Step("sales.campaign", {"campaign_id": cid}) for cid in overlapping]
+    overlapping = con.execute(
+        "SELECT campaign_id, end_date FROM campaigns WHERE start_date <= ? AND end_date >= ? ORDER BY campaign_id",
+        [last, first]).fetchall()
+    # a campaign still running at M's end is judged in the month it ends (SPEC §3: not past the data)
+    steps += [Step("sales.campaign", {"campaign_id": cid},
+                   unless="SELECT 1 FROM campaigns WHERE campaign_id = ? AND end_date > ?", params=(cid, last),
+                   why=f"campaign {cid} runs to {end}: judged in the month it ends")
+              for cid, end in overlapping]
     return steps
 
 

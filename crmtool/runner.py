@@ -124,6 +124,7 @@ class RunContext:
     lang: str = "en"
     store: "Store | None" = None
     cache: dict[str, Any] = field(default_factory=dict)
+    allow_future: bool = False  # --allow-future: judge a period the orders do not cover yet
 
 
 def last_order_date(con) -> dt.date | None:
@@ -237,7 +238,7 @@ class Runner:
                 check_not_future(self.con, None, parse_quarter(str(effective["quarter"]))[0])
             if effective.get("year"):
                 check_not_future(self.con, None, parse_year(str(effective["year"]))[0])
-        rc = RunContext(self.con, self.settings, period, self.lang, self.store, self.cache)
+        rc = RunContext(self.con, self.settings, period, self.lang, self.store, self.cache, self.allow_future)
         t0 = time.perf_counter()
         result = spec.func(rc, **effective)
         result.table = with_customer_names(self.con, result.table)

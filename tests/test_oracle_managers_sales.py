@@ -884,7 +884,8 @@ def test_campaign_group_rows_named_without_members(store):
         dict(campaign_id="K1", name="only targets", start_date=d("2024-02-01"), end_date=d("2024-02-29")),
         dict(campaign_id="K2", name="no targets", start_date=d("2024-02-01"), end_date=d("2024-02-29"),
              industries=["nobody"])])
-    rows = crmtool.run(store, "sales.campaign", as_of="2024-02-10").table.to_pylist()
+    # (both still run after the last order: judged on the orders so far only when asked to)
+    rows = crmtool.run(store, "sales.campaign", as_of="2024-02-10", allow_future=True).table.to_pylist()
     assert [(r["campaign_id"], r["group"], r["customers"]) for r in rows] == [
         ("K1", "target", 1), ("K1", "control", 0), ("K2", "target", 0), ("K2", "control", 1)]
     k1 = {r["group"]: r for r in rows if r["campaign_id"] == "K1"}
@@ -1052,3 +1053,29 @@ def test_random_data_against_oracles(store, monkeypatch, seed):
         compare(trend, r.extras["trend"].to_pylist(), "month", FR_COLUMNS, f"seed {seed} freight trend")
         compare(carriers, r.extras["carriers"].to_pylist(), "carrier", FR_COLUMNS[:4], f"seed {seed} carriers")
         compare(routes, r.extras["routes"].to_pylist(), "route", FR_COLUMNS[:4], f"seed {seed} routes")
+
+
+def test_a_campaign_is_judged_only_once_it_has_ended_by_as_of(store):
+    """SPEC §3, nothing judged past the data: K2 runs 2024-02-01..03-31 and the orders end 02-29, so a
+    month of its window is missing (its did would compare one month of orders with two). K1 (January)
+    is judged: target C1 W = 4 t, B (2023-12) = 2 t; control C2 W = 1, B = 1: did = (4 - 2) - (1 - 1) = 2."""
+    from crmtool.errors import AnalysisError
+
+    insert(store, "customers", [dict(customer_id="C1", name="c1", manager_id="M1"),
+                                dict(customer_id="C2", name="c2", manager_id="M1")])
+    insert(store, "orders", [_o("A1", "2024-01-10", "C1", 4), _o("A2", "2023-12-10", "C1", 2),
+                             _o("B1", "2024-01-15", "C2", 1), _o("B2", "2023-12-15", "C2", 1),
+                             _o("A3", "2024-02-29", "C1", 9)])
+    insert(store, "campaigns", [
+        dict(campaign_id="K1", name="Jan", start_date=d("2024-01-01"), end_date=d("2024-01-31"), customers=["C1"]),
+        dict(campaign_id="K2", name="Feb-Mar", start_date=d("2024-02-01"), end_date=d("2024-03-31"),
+             customers=["C1"])])
+    r = crmtool.run(store, "sales.campaign")  # as-of: the last order, 2024-02-29
+    assert [(x["campaign_id"], x["group"], x["did"]) for x in r.table.to_pylist()] == [
+        ("K1", "target", 2.0), ("K1", "control", 2.0)]
+    assert r.summary["not_ended"] == {"K2": "2024-03-31"} and "K2 (2024-03-31)" in r.lines[-1]
+    with pytest.raises(AnalysisError, match="no campaign has ended by 2024-02-29: K2 \\(to 2024-03-31\\)"):
+        crmtool.run(store, "sales.campaign", campaign_id="K2")
+    with pytest.raises(AnalysisError, match="K1 \\(to 2024-01-31\\)"):  # an as-of before K1's end
+        crmtool.run(store, "sales.campaign", as_of="2024-01-20")
+    assert crmtool.run(store, "sales.campaign", campaign_id="K2", allow_future=True).table.num_rows == 2

@@ -93,7 +93,8 @@ def sales_attainment(rc: RunContext, *, quarter: str | None, year: str | None, b
 def sales_campaign(rc: RunContext, *, campaign_id: str | None) -> Result:
     from crmtool.sales.campaign import campaign
 
-    table, customers, managers, sensitivity = campaign(rc.con, campaign_id=campaign_id, lang=rc.lang)
+    table, customers, managers, sensitivity, pending = campaign(
+        rc.con, campaign_id=campaign_id, as_of=None if rc.allow_future else rc.period.as_of, lang=rc.lang)
     rows = [r for r in table.to_pylist() if r["group"] == "target"]
     incremental = sum(_num(r["incremental"]) for r in rows)
     summary = {"campaigns": len(rows), "targets": sum(r["customers"] for r in rows), "incremental": incremental,
@@ -108,6 +109,11 @@ def sales_campaign(rc: RunContext, *, campaign_id: str | None) -> Result:
     else:
         lines = [f"Campaign {r['campaign_id']} {r['name']}: {r['customers']} targets, did {t(r['did'])} t/customer, "
                  f"did_yoy {t(r['did_yoy'])}, incremental {t(r['incremental'])} t" for r in rows]
+    if pending:
+        summary["not_ended"] = {cid: str(end) for cid, end in pending}
+        ids = ", ".join(f"{cid} ({end})" for cid, end in pending)
+        lines.append(f"尚未结束、未评估的活动（结束日）：{ids}" if rc.lang == "zh"
+                     else f"Not judged yet, still running at {rc.period.as_of} (end date): {ids}")
     return Result("sales_campaign", table, campaign_id or "all", rc.period.as_of, summary,
                   extras={"customers": customers, "managers": managers, "sensitivity": sensitivity}, lines=lines)
 

@@ -36,7 +36,8 @@ campaign_windows AS (
            coalesce(customers, []) AS customers, coalesce(levels, []) AS levels,
            coalesce(industries, []) AS industries, coalesce(products, []) AS products
     FROM campaigns
-    WHERE $campaign_id IS NULL OR campaign_id = $campaign_id
+    WHERE ($campaign_id IS NULL OR campaign_id = $campaign_id)
+      AND ($as_of IS NULL OR end_date <= CAST($as_of AS DATE))  -- a campaign is judged once it has ended
 ),
 listed AS (
     SELECT campaign_id, trim(unnest(customers)) AS customer_id FROM campaign_windows
@@ -165,26 +166,38 @@ ORDER BY customer_id
 """
 
 
-def campaign(con, *, campaign_id: str | None = None, lang: str = "en"):
-    """(campaign table, per-customer table, per-manager table, sensitivity table) for one campaign
-    (``campaign_id``) or all. The campaign table has a target and a control row per campaign (the
-    campaign's did, did_yoy and incremental on both); the sensitivity table is, over all the
-    campaigns shown, each target customer's mean sensitivity (``campaigns`` counts the non-null ones)."""
+def campaign(con, *, campaign_id: str | None = None, as_of=None, lang: str = "en"):
+    """(campaign table, per-customer table, per-manager table, sensitivity table, campaigns not judged)
+    for one campaign (``campaign_id``) or all. The campaign table has a target and a control row per
+    campaign (the campaign's did, did_yoy and incremental on both); the sensitivity table is, over all
+    the campaigns shown, each target customer's mean sensitivity (``campaigns`` counts the non-null ones).
+
+    ``as_of``: only campaigns that ended by then are judged (SPEC §3: nothing is judged past the data;
+    a window half loaded would compare 12 days of orders with 42); the others come back as (id, end)
+    pairs. A campaign named by ``campaign_id`` that has not ended is an error. None: every campaign."""
     install_views(con)
     n = con.execute("SELECT count(*) FROM campaigns").fetchall()[0][0]
     if n == 0:
         raise AnalysisError("no campaigns loaded; load them with `crmtool load campaigns FILE`")
-    p = Params(campaign_id=campaign_id)
+    p = Params(campaign_id=campaign_id, as_of=as_of)
     if campaign_id is not None and con.execute("SELECT count(*) FROM campaigns WHERE campaign_id = ?",
                                                [campaign_id]).fetchall()[0][0] == 0:
         from crmtool.errors import UsageError
 
         known = [r[0] for r in con.execute("SELECT campaign_id FROM campaigns ORDER BY 1 LIMIT 10").fetchall()]
         raise UsageError(f"--id {campaign_id!r}: no such campaign; known: {', '.join(known)}")
+    pending = [] if as_of is None else con.execute(
+        "SELECT campaign_id, end_date FROM campaigns WHERE (? IS NULL OR campaign_id = ?) AND end_date > ? "
+        "ORDER BY campaign_id", [campaign_id, campaign_id, as_of]).fetchall()
+    total = 1 if campaign_id is not None else n
+    if pending and len(pending) == total:
+        which = ", ".join(f"{cid} (to {end})" for cid, end in pending[:5]) + (" …" if len(pending) > 5 else "")
+        raise AnalysisError(f"no campaign has ended by {as_of}: {which}; a campaign is judged once its orders to its "
+                            "end are loaded (or pass --allow-future to judge it on the orders so far)")
     table = query(con, CAMPAIGN_SQL.format(ctes=CTES, group_label=label_case(p, "k.grp", pick(GROUP_LABELS, lang))),
                   p)
     customers = query(con, CUSTOMERS_SQL.format(ctes=CTES), p)
     managers = query(con, MANAGERS_SQL.format(ctes=CTES), p)
     sensitivity = query(con, SENSITIVITY_SQL.format(ctes=CTES), p)
     assert table.column_names[: len(COLUMNS)] == COLUMNS
-    return table, customers, managers, sensitivity
+    return table, customers, managers, sensitivity, pending
