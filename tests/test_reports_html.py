@@ -143,6 +143,15 @@ def test_cli_writes_each_kind(report_store, tmp_path):  # noqa: F811
     r = runner.invoke(app, ["--db", str(db), "report", "managers", "--quarter", "2025Q3", "-o",
                             str(tmp_path / "q.xlsx")])
     assert r.exit_code == 0, r.output
+    # SPEC §3: a period after the orders is refused, not written as a report of empty sheets
+    with open_store(db, Settings(), read_only=True) as store:
+        last = store.con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
+    after = f"{last.year + 1}-01"
+    for args in (["report", "churn", "--month", after], ["report", "grading", "--as-of", f"{after}-15"],
+                 ["report", "managers", "--quarter", f"{last.year + 1}Q1"]):
+        out = tmp_path / "future.xlsx"
+        r = runner.invoke(app, ["--db", str(db), *args, "-o", str(out)])
+        assert r.exit_code == 1 and f"orders end {last}" in r.output and not out.exists(), (args, r.output)
 
 
 def test_collect_skips_an_analysis_with_nothing_to_work_on(report_store, tmp_path):  # noqa: F811

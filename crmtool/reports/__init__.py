@@ -153,8 +153,22 @@ def report(store: "Store", kind: str, *, fmt: str, lang: str, path: Path, settin
             raise UsageError("report customer needs --id CUSTOMER_ID")
         return customer_page(store, customer_id, fmt=fmt, lang=lang, path=path, settings=settings, as_of=as_of,
                              show_contacts=show_contacts, allow_future=allow_future)
+    if not allow_future:  # SPEC §3: a period after the data is refused (exit 1), not a report of empty sheets
+        from crmtool.facts import parse_date, parse_month, parse_quarter
+        from crmtool.runner import check_not_future
+
+        check_not_future(store.con, parse_date(as_of) if isinstance(as_of, str) else as_of,
+                         parse_month(month) if isinstance(month, str) else month)
+        for opts in (options or {}).values():
+            if opts.get("quarter"):
+                check_not_future(store.con, None, parse_quarter(str(opts["quarter"]))[0])
     runner = Runner(store, settings, lang=lang, allow_future=allow_future)
     results = collect(runner, kind, as_of=as_of, month=month, options=options)
+    if not results and results.skipped:
+        from crmtool.errors import AnalysisError
+
+        reasons = "; ".join(f"{name}: {why}" for name, why in list(results.skipped.items())[:3])
+        raise AnalysisError(f"nothing to report: every analysis of the {kind} report had nothing to work on ({reasons})")
     return render(kind, results, fmt=fmt, lang=lang, path=path, meta=meta_for(store, results, settings=settings),
                   written=written)
 
