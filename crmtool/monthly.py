@@ -311,7 +311,9 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
             rec.month = f"{parse_month(month):%Y-%m}"
         from crmtool.store import open_store
 
-        with open_store(db, settings, wait=wait) as store:
+        # an existing store only (`crmtool init` once): a mistyped --db in a crontab would start a new
+        # empty store, load the month into it, call every customer new and file the exports away
+        with open_store(db, settings, wait=wait, create=False) as store:
             staging = _fresh_staging(out_p)
             with store.transaction():
                 files = _load(store, inbox_p, settings, rec, say)

@@ -217,6 +217,8 @@ def open_store(path: str | os.PathLike[str] | None = None, settings: Settings | 
             raise InputError(f"{p}: no store here yet; run `crmtool init` or `crmtool load` first "
                              "(or pass --db / set CRMTOOL_DB)")
         p.parent.mkdir(parents=True, exist_ok=True)
+    if not memory and p.exists():
+        _check_is_store(p)
     wait = settings.store.wait_seconds if wait is None else wait
     deadline = time.monotonic() + max(wait, 0)
     delay = 0.05
@@ -236,11 +238,26 @@ def open_store(path: str | os.PathLike[str] | None = None, settings: Settings | 
     store = Store(con, p, read_only and not memory, settings)
     if not store.read_only:
         migrate(con)
-    elif store.schema_version() != SCHEMA_VERSION:
+    elif (version := store.schema_version()) != SCHEMA_VERSION:
         con.close()
-        raise CrmtoolError(f"{p}: store schema is version {store.schema_version()}, this crmtool needs "
+        raise CrmtoolError(f"{p}: store schema is version {version}, this crmtool needs "
                            f"{SCHEMA_VERSION}; run any writing command (e.g. `crmtool init`) to migrate")
     return store
+
+
+def _check_is_store(p: Path) -> None:
+    """A file given as the store must be a DuckDB database: DuckDB opens a CSV or Parquet file named as
+    the database as an in-memory one, so a load into it would report rows accepted and keep none."""
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, not a store file; pass --db FOLDER/crm.duckdb")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read the store: {exc.strerror or exc}") from None
+    if head and head[8:12] != b"DUCK":
+        raise InputError(f"{p}: not a crmtool store (a DuckDB file); is --db pointing at an export? "
+                         "Give the store's path, e.g. --db crm.duckdb (`crmtool init` creates one)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -389,3 +389,15 @@ def test_sheet_xml_scan_tells_a_formula_that_gave_empty_from_one_never_calculate
     assert out == {(2, 3): "=…", (2, 27): "#N/A", (2, 2): "00012"}
     with pytest.raises(InputError, match="no cell address"):
         _scan_cells(Path("w.xlsx"), "S", b'<row><c t="e"><v>#REF!</v></c></row>', {}, {})
+
+
+def test_a_read_only_open_of_an_older_store_names_its_version(tmp_path):
+    from crmtool.config import Settings
+    from crmtool.errors import CrmtoolError
+    from crmtool.store import open_store
+
+    db = tmp_path / "old.duckdb"
+    with open_store(db, Settings()) as s:
+        s.con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    with pytest.raises(CrmtoolError, match="store schema is version 2, this crmtool needs 3"):
+        open_store(db, Settings(), read_only=True)

@@ -154,6 +154,7 @@ def test_monthly_job_publishes_the_whole_tables_beside_its_reports(tmp_path):
     cfg = tmp_path / "crmtool.toml"
     cfg.write_text("[report]\nmax_rows = 10\n[run]\nformats = [\"xlsx\", \"html\"]\n", encoding="utf-8")
     out = tmp_path / "out"
+    open_store(tmp_path / "c.duckdb", Settings()).close()  # `crmtool init`
     p = subprocess.run([sys.executable, "-m", "crmtool", "--config", str(cfg), "--db", str(tmp_path / "c.duckdb"),
                         "run", "monthly", "--inbox", str(inbox), "--out", str(out)],
                        capture_output=True, text=True, cwd=tmp_path, timeout=300)

@@ -62,6 +62,7 @@ def test_full_run_then_a_second_run_for_the_month(tmp_path, sample_exports):
     inbox = inbox_of(sample_exports, tmp_path / "inbox")
     names = sorted(files_in(inbox))
     db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
     t0 = time.monotonic()
     p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
     seconds = time.monotonic() - t0
@@ -133,6 +134,7 @@ def test_full_run_then_a_second_run_for_the_month(tmp_path, sample_exports):
 def test_a_corrupt_orders_file_fails_the_run_and_changes_nothing(tmp_path, sample_exports):
     inbox = inbox_of(sample_exports, tmp_path / "inbox")
     db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
     # the store holds an earlier load
     p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
@@ -161,6 +163,7 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
                    for i in range(60))
     (inbox / "orders" / "export.csv").write_text("凭证号,行号,过账日期,客户编码,数量,金额\n" + rows, encoding="utf-8")
     db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
     p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
     assert p.returncode == 1
     last = p.stderr.splitlines()[-1]
@@ -195,6 +198,7 @@ def test_a_failing_analysis_rolls_the_loads_back(tmp_path):
     rows = "".join(f"A{i},1,2025-11-{1 + i % 30:02d},C{i % 2 + 1},3\n" for i in range(60))
     (inbox / "订单.csv").write_text("凭证号,行号,过账日期,客户编码,数量\n" + rows, encoding="utf-8")
     db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
     before_files = files_in(inbox)
     p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
     assert p.returncode == 1
@@ -214,6 +218,7 @@ def test_a_file_that_matches_no_table_fails_the_run_naming_it(tmp_path, sample_e
     shutil.copy(sample_exports / "managers.csv", inbox / "managers.csv")
     (inbox / "说明.txt").write_text("read me", encoding="utf-8")
     (inbox / "~$orders.xlsx").write_bytes(b"lock")  # an Office lock file is ignored, never a failure
+    open_store(tmp_path / "crm.duckdb", Settings()).close()
     p = crmtool("--db", str(tmp_path / "crm.duckdb"), "run", "monthly", "--inbox", str(inbox), "--out",
                 str(tmp_path / "out"), cwd=tmp_path)
     assert p.returncode == 1
@@ -225,7 +230,7 @@ def test_a_file_that_matches_no_table_fails_the_run_naming_it(tmp_path, sample_e
 def test_a_busy_store_exits_3_after_wait(tmp_path, sample_exports):
     inbox = inbox_of(sample_exports, tmp_path / "inbox")
     db, out = tmp_path / "crm.duckdb", tmp_path / "out"
-    open_store(db, Settings()).close()
+    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
     marker = tmp_path / "holding"
     holder = subprocess.Popen([sys.executable, "-c",
                                "import sys, time; from crmtool.store import open_store; s = open_store(sys.argv[1]); "
@@ -249,6 +254,7 @@ def test_a_busy_store_exits_3_after_wait(tmp_path, sample_exports):
 def test_a_run_killed_while_loading_leaves_store_and_inbox_and_the_next_run_succeeds(tmp_path, sample_exports):
     inbox = inbox_of(sample_exports, tmp_path / "inbox")
     db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
     p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     before_status, before_files = status_json(db, tmp_path), files_in(inbox)
@@ -331,3 +337,18 @@ def test_the_readme_schtasks_line_runs_the_same_job():
     as_windows = (cron.replace("/opt/crmtool/venv/bin/crmtool", r"C:\crm\venv\Scripts\crmtool.exe")
                   .replace("/srv/crm/", "C:\\crm\\"))
     assert tr == "cmd /c " + as_windows
+
+
+def test_a_store_that_does_not_exist_is_an_error_not_a_new_store(tmp_path, sample_exports):
+    """A mistyped --db in a crontab (s.duckbd) must not start an empty store, load the month into it
+    and file the exports away: exit 1, nothing created, the inbox as it was."""
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    before = files_in(inbox)
+    typo = tmp_path / "crm.duckbd"
+    p = crmtool("--db", str(typo), "run", "monthly", "--inbox", str(inbox), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert p.returncode == 1 and "no store here yet" in p.stderr
+    assert not typo.exists() and files_in(inbox) == before
+    export = tmp_path / "orders.csv"  # an export given as the store: DuckDB would open it as an empty database
+    export.write_text("凭证号,过账日期,客户编码,数量\nA,2024-01-05,C1,1\n", encoding="utf-8")
+    p = crmtool("--db", str(export), "load", "orders", str(export), cwd=tmp_path)
+    assert p.returncode == 1 and "not a crmtool store" in p.stderr
