@@ -31,6 +31,18 @@ class CrmGroup(TyperGroup):
             ctx.exit(exc.exit_code)
         except (KeyboardInterrupt, BrokenPipeError):
             raise
+        except OSError as exc:  # a path that cannot be used (a file where a folder should be, no permission, disk full)
+            st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+            if st.debug:
+                raise
+            from rich.markup import escape
+
+            where = f"{exc.filename}: " if exc.filename else ""
+            usage = isinstance(exc, (FileExistsError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                                     PermissionError))
+            stderr_console().print(f"[bold red]error:[/] {escape(where + (exc.strerror or str(exc)))}"
+                                   + (" (check the path)" if usage else ""), highlight=False)
+            ctx.exit(2 if usage else 1)
         except Exception as exc:  # a bug, not bad data: say so, traceback with --debug
             st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
             if st.debug or type(exc).__module__.split(".")[0] in ("click", "typer"):

@@ -301,8 +301,10 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
     languages = list(languages or settings.run.languages)
     staging: Path | None = None
     committed = False
+    out_usable = False  # run.json goes into --out only once --out is known to be a folder outside the inbox
     try:
-        _check_args(inbox_p, formats, languages)
+        _check_args(inbox_p, formats, languages, out_p)
+        out_usable = True
         if not reports:
             formats, languages = [], languages[:1]
         if month:
@@ -346,16 +348,24 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
         rec.finished, rec.seconds = _now(), round(time.monotonic() - t0, 2)
-        _write_record(rec, out_p)
+        if out_usable:
+            _write_record(rec, out_p)
 
 
 # test seam: called inside the run's transaction after the reports are written, just before COMMIT
 _before_commit: Callable[[], None] | None = None
 
 
-def _check_args(inbox: Path, formats: list[str], languages: list[str]) -> None:
+def _check_args(inbox: Path, formats: list[str], languages: list[str], out: Path | None = None) -> None:
     if not inbox.is_dir():
         raise UsageError(f"--inbox {inbox}: no such folder")
+    if out is not None:
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"--out {out}: is a file, not a folder; give the folder the reports go into")
+        o, i = out.resolve(), inbox.resolve()
+        if o == i or i in o.parents:  # the next run would take this run's reports for exports
+            raise UsageError(f"--out {out} is inside --inbox {inbox}: the next run would load the reports as "
+                             "exports; put the reports in a folder outside the inbox")
     for what, values, allowed in (("--formats", formats, ("xlsx", "html")), ("--lang", languages, ("zh", "en"))):
         bad = [v for v in values if v not in allowed]
         if bad or not values:

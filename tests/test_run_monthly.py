@@ -352,3 +352,18 @@ def test_a_store_that_does_not_exist_is_an_error_not_a_new_store(tmp_path, sampl
     export.write_text("凭证号,过账日期,客户编码,数量\nA,2024-01-05,C1,1\n", encoding="utf-8")
     p = crmtool("--db", str(export), "load", "orders", str(export), cwd=tmp_path)
     assert p.returncode == 1 and "not a crmtool store" in p.stderr
+
+
+def test_an_out_that_is_a_file_or_inside_the_inbox_is_a_usage_error(tmp_path, sample_exports):
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    db = tmp_path / "crm.duckdb"
+    open_store(db, Settings()).close()
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(tmp_path / "f"), cwd=tmp_path)
+    assert p.returncode == 2 and "is a file, not a folder" in p.stderr and "internal error" not in p.stderr
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(inbox / "reports"), cwd=tmp_path)
+    assert p.returncode == 2 and "inside --inbox" in p.stderr
+    assert not (inbox / "reports").exists()
+    # another command writing below a file: one sentence naming the path, exit 2 (it was "internal error")
+    p = crmtool("--db", str(db), "grade", "rfm", "-o", str(tmp_path / "f" / "x.csv"), cwd=tmp_path)
+    assert p.returncode in (1, 2) and "internal error" not in p.stderr, p.stderr
