@@ -449,6 +449,14 @@ def _validate(s: Settings) -> None:
         raise ConfigError("load.date_max_days_ahead: must not be negative")
     from crmtool.io.schema import TABLES
 
+    for tname, mapping in s.columns.items():  # [columns.<table>] canonical (or English) name = header
+        if tname not in TABLES:
+            raise ConfigError(f"columns.{tname}: not a table; tables are {', '.join(TABLES)}")
+        cols = TABLES[tname].columns
+        for key in mapping:
+            if not any(c.name == key or key in c.aliases for c in cols):
+                raise ConfigError(f"columns.{tname}.{key}: not a column of {tname}; columns are "
+                                  f"{', '.join(c.name for c in cols)} (`crmtool columns {tname}` lists them)")
     unknown = [t for t in s.run.patterns if t not in TABLES]
     if unknown:
         raise ConfigError(f"run.patterns.{unknown[0]}: not a table; tables are {', '.join(TABLES)}")

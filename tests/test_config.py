@@ -78,3 +78,15 @@ def test_show_round_trips_and_template_is_all_comments():
     body = [ln for ln in commented_template().splitlines() if ln.strip()]
     assert all(ln.startswith("#") for ln in body)
     assert tomllib.loads(commented_template()) == {}
+
+
+def test_a_column_mapping_for_an_unknown_table_or_column_is_a_config_error():
+    """[columns.orderz] was ignored (the headers stayed unmapped) and [columns.orders] order_idd failed
+    only at load time, exit 1; both are config errors (exit 2) as soon as the file is read."""
+    assert ConfigError.exit_code == 2
+    with pytest.raises(ConfigError, match="columns.orderz: not a table"):
+        settings_from_dict({"columns": {"orderz": {"order_id": "凭证号"}}})
+    with pytest.raises(ConfigError, match="columns.orders.order_idd: not a column of orders"):
+        settings_from_dict({"columns": {"orders": {"order_idd": "凭证号"}}})
+    s = settings_from_dict({"columns": {"orders": {"order_id": "单号", "customer": "客户"}}})
+    assert s.columns["orders"] == {"order_id": "单号", "customer": "客户"}

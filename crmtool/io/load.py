@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from crmtool.config import TIER_SCHEMES, Settings
-from crmtool.errors import CrmtoolError, InputError, UsageError
+from crmtool.errors import ConfigError, CrmtoolError, InputError, UsageError
 from crmtool.io.readers import Prepared, Source, is_csv, open_source, prepare_csv, xlsx_sheet_names
 from crmtool.io.schema import (CATEGORIES, CATEGORY_PATTERNS, CODE, CUSTOMER_TYPES, DATE, INT, LIST, MONEY,
                                MONEY_SCALES, MONTH, NUMBER, SCORE, SQL_TYPES, TABLE_ALIASES, TABLES, UNITS, Column,
@@ -146,7 +146,7 @@ def _match(headers: list[str], table: Table,
     for key, header in user.items():
         col = next((c for c in table.columns if c.name == key or key in c.aliases), None)
         if col is None:
-            raise InputError(f"config [columns.{table.name}]: {key!r} is not a column of {table.name}; "
+            raise ConfigError(f"config [columns.{table.name}]: {key!r} is not a column of {table.name}; "
                              f"columns are {', '.join(c.name for c in table.columns)}")
         want = normalize_header(header)
         pos = next((i for i, h in enumerate(norm) if h == want), None)
