@@ -203,6 +203,7 @@ def test_a_failing_analysis_rolls_the_loads_back(tmp_path):
     p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
     assert p.returncode == 1
     assert "error: grade.rfm: --metric amount" in p.stderr.splitlines()[-1]
+    assert '[rfm] metric = "volume" in crmtool.toml' in p.stderr.splitlines()[-1]  # run monthly has no --metric
     tables = status_json(db, tmp_path)["tables"]
     assert tables["orders"] == tables["customers"] == 0
     assert files_in(inbox) == before_files

@@ -19,7 +19,7 @@ METRIC_SOURCES = {"amount": "amount (金额/含税金额)", "profit": "gross_pro
                   "volume": "quantity (数量)"}
 
 
-def metric_coverage(con, metric: str, start, as_of) -> int:
+def metric_coverage(con, metric: str, start, as_of, section: str) -> int:
     """Check that ``metric`` has data on the lines of the trailing window (start, as_of]: none at
     all is an AnalysisError naming the column to load; returns the number of customers with the
     metric missing on some of their lines (counted as 0 there), for the summary."""
@@ -31,10 +31,21 @@ def metric_coverage(con, metric: str, start, as_of) -> int:
         f"SELECT count(*), count({col}), count(DISTINCT CASE WHEN {col} IS NULL THEN customer_id END) "
         f"FROM orders_resolved WHERE {in_window()}", {"window_start": start, "as_of": as_of}).fetchall()[0]
     if lines and not known:
-        raise AnalysisError(f"--metric {metric}: none of the {lines:,} order lines between {start} (exclusive) "
-                            f"and {as_of} has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose "
-                            "another --metric")
+        raise metric_missing(metric, start, as_of, section, lines)
     return int(partial)
+
+
+def metric_missing(metric: str, start, as_of, section: str, lines: int | None = None) -> Exception:
+    """The error for a metric no line of the window has: what to load, or the other metric to choose
+    (on the command line, and in the config for the runs that take no --metric, run monthly's)."""
+    from crmtool.errors import AnalysisError
+
+    count = f"{lines:,} " if lines else ""
+    other = "volume" if metric != "volume" else "amount"
+    return AnalysisError(f"--metric {metric}: none of the {count}order lines between {start} (exclusive) and {as_of} "
+                         f"has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose another --metric "
+                         f"(for every run, `crmtool run monthly` included: [{section}] metric = \"{other}\" in "
+                         "crmtool.toml)")
 
 
 def metric_column(metric: str, option: str = "--metric") -> str:

@@ -75,7 +75,7 @@ def pareto(con, period: Period, settings: Settings, *, metric: str | None = None
     months = window or settings.pareto.window_months
     col = metric_column(metric)
     start = period.window_start(months)
-    missing = metric_coverage(con, metric, start, period.as_of)
+    missing = metric_coverage(con, metric, start, period.as_of, "pareto")
     p = Params(window_start=start, as_of=period.as_of, a=settings.pareto.a, b=settings.pareto.b)
     sql = SQL.format(in_window=in_window(), metric=col,
                      class_label=label_case(p, "abc_class", labels.abc_classes(settings, lang)))

@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import METRIC_SOURCES, Params, label_case, metric_column, query
+from crmtool.grading._sql import Params, label_case, metric_column, metric_missing, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_cell",
@@ -120,8 +120,7 @@ def _metric_check(table, metric: str, start, as_of) -> int:
     import pyarrow.compute as pc
 
     if table.num_rows and not pc.sum(table.column("metric_lines")).as_py():
-        raise AnalysisError(f"--metric {metric}: none of the order lines between {start} (exclusive) and {as_of} "
-                            f"has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose another --metric")
+        raise metric_missing(metric, start, as_of, "rfm")
     # sign(lines missing) is 1 for a customer missing some (a count is never negative); no Python
     # scalar in the call: pyarrow converting one imports pandas, a fifth of a second
     return int(pc.sum(pc.sign(table.column("metric_missing_lines"))).as_py() or 0)
