@@ -287,10 +287,11 @@ def _json_default(v: Any) -> Any:
 def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, db: str | os.PathLike[str],
                 settings: "Settings", month: str | None = None, formats: list[str] | None = None,
                 languages: list[str] | None = None, wait: float | None = None, allow_future: bool = False,
-                reports: bool = True, log: Log | None = None) -> RunRecord:
+                reports: bool = True, log: Log | None = None, strict: bool = False) -> RunRecord:
     """Run the monthly job; returns the record also written to run.json. A failure raises the
     CrmtoolError (StoreBusy: exit 3; anything else: exit 1) after run.json records it. Without
-    ``reports`` it loads, runs and stores every analysis and writes the result tables, but no report."""
+    ``reports`` it loads, runs and stores every analysis and writes the result tables, but no report.
+    ``strict``: any reject fails the run (run.max_reject_share taken as 0), as ``load --strict`` does."""
     import crmtool
 
     say = log or (lambda message: None)
@@ -318,7 +319,7 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
         with open_store(db, settings, wait=wait, create=False) as store:
             staging = _fresh_staging(out_p)
             with store.transaction():
-                files = _load(store, inbox_p, settings, rec, say)
+                files = _load(store, inbox_p, settings, rec, say, strict)
                 m = _month(store, month)
                 rec.month = f"{m:%Y-%m}"
                 say(f"month {rec.month}")
@@ -383,7 +384,8 @@ def _fresh_staging(out: Path) -> Path:
     return staging
 
 
-def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say: Log) -> list[InboxFile]:
+def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say: Log,
+          strict: bool = False) -> list[InboxFile]:
     from crmtool.io.load import load_files
 
     loaded = {sha: int(bid) for sha, bid in store.con.execute(
@@ -396,7 +398,7 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
     new = [f for f in files if f.status == "new"]
     if not new:
         say("no new file in the inbox")
-    limit = settings.run.max_reject_share
+    limit = 0.0 if strict else settings.run.max_reject_share
     for table in LOAD_ORDER:
         mine = [f for f in new if f.table == table]
         if not mine:
@@ -412,9 +414,9 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
             if share > limit:
                 first = "; ".join(f"line {line}, column {col}: {'(empty)' if v is None else repr(v)}: {why}"
                                   for line, col, v, why in r.sample_rejects[:3])
-                raise InputError(f"{f.file}: {r.rejected:,} of {r.rows_read:,} rows rejected ({share:.2%}), more "
-                                 f"than run.max_reject_share ({limit:.2%}); first: {first}. Nothing from this run "
-                                 "was loaded: fix the file and run again")
+                bar = "--strict allows none" if strict else f"more than run.max_reject_share ({limit:.2%})"
+                raise InputError(f"{f.file}: {r.rejected:,} of {r.rows_read:,} rows rejected ({share:.2%}), {bar}; "
+                                 f"first: {first}. Nothing from this run was loaded: fix the file and run again")
     return files
 
 

@@ -173,6 +173,9 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
     assert sorted(files_in(inbox)) == ["orders/export.csv", "客户档案.csv"]
     # with a looser share the same inbox loads (the folder named the table), and a quiet run says nothing
     (tmp_path / "crmtool.toml").write_text("[run]\nmax_reject_share = 0.2\nformats = [\"html\"]\n", encoding="utf-8")
+    p = crmtool("--db", str(db), "run", "monthly", "--strict", "--inbox", str(inbox), "--out", str(out), cwd=tmp_path)
+    assert p.returncode == 1 and "6 of 60 rows rejected (10.00%), --strict allows none" in p.stderr.splitlines()[-1]
+    assert status_json(db, tmp_path)["tables"]["customers"] == 0
     p = crmtool("--db", str(db), "--quiet", "run", "monthly", "--inbox", str(inbox), "--out", str(out),
                 "--month", "2025-11", "--lang", "en,zh", cwd=tmp_path)
     assert p.returncode == 0, p.stderr

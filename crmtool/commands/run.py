@@ -42,6 +42,8 @@ def monthly(
     allow_future: AllowFutureOpt = False,
     no_reports: Annotated[bool, typer.Option("--no-reports", help="Load, run and store every analysis and write "
                                              "the result tables, but no report.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Any rejected row fails the run (exit 1, nothing "
+                                         "loaded); default: more than run.max_reject_share of a file's rows.")] = False,
 ) -> None:
     """Load what is new in the inbox (one transaction), run every analysis for the month, write every
     report to OUT/YYYY-MM/ with run.json, move the loaded files to inbox/done/YYYY-MM/.
@@ -57,7 +59,7 @@ def monthly(
         rec = run_monthly(inbox, out, db=db_path(st.db), settings=st.settings(), month=month,
                           formats=_split(formats), languages=_split(lang),
                           wait=wait if wait is not None else st.wait, allow_future=allow_future,
-                          reports=not no_reports, log=log)
+                          reports=not no_reports, log=log, strict=strict)
     except CrmtoolError as exc:
         if st.debug:
             import traceback
