@@ -249,7 +249,7 @@ def test_an_unclosed_quote_is_an_error_naming_its_line(store, tmp_path):
     assert q(store, "SELECT count(*) FROM orders") == [(0,)]
 
 
-def test_blank_line_numbers_follow_the_files_own_and_rejects_keep_one_entry_per_path(store, tmp_path,
+def test_blank_line_numbers_follow_the_files_own_and_rejects_keep_one_entry_per_name(store, tmp_path,
                                                                                      monkeypatch):
     """A blank 行号 is numbered after the largest the file gives its order (never line 1 again: 60 t
     stay 60 t); loading the same file as ./o.csv and by its absolute path replaces its rejects."""
@@ -263,6 +263,16 @@ def test_blank_line_numbers_follow_the_files_own_and_rejects_keep_one_entry_per_
     assert q(store, "SELECT line_no, quantity FROM orders ORDER BY 1") == [
         (1, Decimal("10.0000")), (2, Decimal("30.0000")), (3, Decimal("20.0000"))]
     assert q(store, "SELECT file, line FROM rejects") == [(str(f.resolve()), 5)]
+    # SPEC §1 "a file with the same name": the corrected export delivered into another folder replaces
+    # the rejects (the row of line 5 now loads); another name keeps its own
+    fixed = tmp_path / "again" / "o.csv"
+    fixed.parent.mkdir()
+    fixed.write_text(f.read_text(encoding="utf-8").replace(",x\n", ",4\n"), encoding="utf-8")
+    other = tmp_path / "p.csv"
+    other.write_text("凭证号,过账日期,客户编码,数量\nW1,2024-01-05,C1,y\n", encoding="utf-8")
+    load_files(store, "orders", [other])
+    assert load_files(store, "orders", [fixed]).rejected == 0
+    assert q(store, "SELECT file, line FROM rejects") == [(str(other), 2)]
 
 
 def test_a_volume_converted_to_tons_keeps_six_decimals_and_a_version_2_store_migrates(tmp_path):

@@ -894,8 +894,8 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
 
 
 def _stored_path(path: Path) -> str:
-    """The file as batches and rejects record it: its absolute path, so loading it again under
-    another spelling (orders.csv, ./orders.csv, /data/orders.csv) replaces its rejects."""
+    """The file as batches and rejects record it: its absolute path (a load of a file with the same
+    name replaces its rejects, see _record_rejects)."""
     return str(Path(path).resolve())
 
 
@@ -903,7 +903,10 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
                     header_of: dict[str, str], body: _Body) -> None:
     """The file's rejects replace those an earlier load of the same file into this table recorded.
     ``has_bad``: some row failed a row check (their cells are looked up only then)."""
-    con.execute("DELETE FROM rejects WHERE file = ? AND table_name = ?", [_stored_path(path), table.name])
+    # SPEC §1: the rejects an earlier load of a file with the same name recorded (a corrected export
+    # delivered again into another folder replaces them; the stored path is absolute)
+    con.execute("DELETE FROM rejects WHERE table_name = ? AND (file = ? OR regexp_extract(file, '[^/\\\\]+$') = ?)",
+                [table.name, _stored_path(path), Path(path).name])
     parts = []
     if has_bad:
         xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values] + ["__beyond"])
