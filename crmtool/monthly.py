@@ -116,8 +116,8 @@ def match_table(rel: PurePosixPath, patterns: dict[str, list[str]]) -> tuple[str
 
 def scan_inbox(inbox: Path, patterns: dict[str, list[str]], loaded: dict[str, int],
                log: Log) -> list[InboxFile]:
-    """Every file under ``inbox`` except ``inbox/done/``, sorted by path (so several exports of a table
-    load in name order and the later one wins a key). ``loaded``: sha256 → batch id of the batches
+    """Every file under ``inbox`` except ``inbox/done/``, sorted by path (the loader takes the files of
+    one table oldest first, see _load). ``loaded``: sha256 → batch id of the batches
     already in the store. Raises InputError naming every file that matches no table (or several)."""
     found: list[InboxFile] = []
     seen: dict[str, str] = {}
@@ -400,9 +400,14 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
         say("no new file in the inbox")
     limit = 0.0 if strict else settings.run.max_reject_share
     for table in LOAD_ORDER:
-        mine = [f for f in new if f.table == table]
+        # several exports of one table: the one written last wins a key (a correction of the month
+        # saved as 销售明细2024-10-更新.csv sorts before the original by name); ties by name
+        mine = sorted((f for f in new if f.table == table), key=lambda f: (f.path.stat().st_mtime_ns, f.file))
         if not mine:
             continue
+        if len(mine) > 1:
+            say(f"{table}: {len(mine)} files, loaded oldest first (a later export replaces the lines it repeats): "
+                + ", ".join(f.file for f in mine))
         result = load_files(store, table, [f.path for f in mine], in_transaction=True)
         for f, r in zip(mine, result.files):
             f.status, f.batch_id, f.rows = "loaded", r.batch_id, r.rows_read

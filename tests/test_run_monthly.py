@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -371,3 +372,28 @@ def test_an_out_that_is_a_file_or_inside_the_inbox_is_a_usage_error(tmp_path, sa
     # another command writing below a file: one sentence naming the path, exit 2 (it was "internal error")
     p = crmtool("--db", str(db), "grade", "rfm", "-o", str(tmp_path / "f" / "x.csv"), cwd=tmp_path)
     assert p.returncode in (1, 2) and "internal error" not in p.stderr, p.stderr
+
+
+def test_two_exports_of_one_table_load_oldest_first_so_the_correction_wins(tmp_path):
+    """销售明细2025-11-更新.csv (the correction, written later) sorts before 销售明细2025-11.csv by name
+    ('-' < '.'); loaded by name, the original replaced the correction: A1 was 10 t, not 12 t."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "客户档案.csv").write_text("客户编码,客户名称\nC1,甲\nC2,乙\n", encoding="utf-8")
+    head = "凭证号,行号,过账日期,客户编码,数量,金额\n"
+    rest = "".join(f"B{i},1,2025-11-{1 + i:02d},C{i % 2 + 1},3,{2400 + i}\n" for i in range(20))
+    original, correction = inbox / "销售明细2025-11.csv", inbox / "销售明细2025-11-更新.csv"
+    original.write_text(head + "A1,1,2025-11-30,C1,10,24000\n" + rest, encoding="utf-8")
+    correction.write_text(head + "A1,1,2025-11-30,C1,12,28800\n", encoding="utf-8")
+    os.utime(original, (1_700_000_000, 1_700_000_000))
+    os.utime(correction, (1_700_000_100, 1_700_000_100))
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), "--no-reports",
+                cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "orders: 2 files, loaded oldest first" in p.stderr
+    with open_store(db, Settings(), read_only=True) as store:
+        assert store.con.execute("SELECT quantity, amount FROM orders WHERE order_id = 'A1'").fetchall() == [
+            (Decimal("12"), Decimal("28800"))]
+        assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 21
