@@ -26,6 +26,7 @@ A second run for the same month with no new file loads nothing and writes the sa
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import fnmatch
 import hashlib
@@ -409,7 +410,17 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
             say(f"{table}: {len(mine)} files, loaded oldest first (a later export replaces the lines it repeats): "
                 + ", ".join(f.file for f in mine))
         result = load_files(store, table, [f.path for f in mine], in_transaction=True)
-        for f, r in zip(mine, result.files):
+        for f in mine:
+            # (a workbook with one sheet a month gives a result per sheet: the file's are their sums)
+            parts = [r for r in result.files if r.source == str(f.path)]
+            r = parts[-1]
+            if len(parts) > 1:
+                say(f"{f.file}: {len(parts)} sheets fit {table}: {', '.join(str(x.sheet) for x in parts)}")
+                samples = [s for x in parts for s in x.sample_rejects]
+                r = dataclasses.replace(r, rows_read=sum(x.rows_read for x in parts),
+                                        accepted=sum(x.accepted for x in parts),
+                                        rejected=sum(x.rejected for x in parts),
+                                        replaced=sum(x.replaced for x in parts), sample_rejects=samples)
             f.status, f.batch_id, f.rows = "loaded", r.batch_id, r.rows_read
             f.accepted, f.rejected, f.replaced = r.accepted, r.rejected, r.replaced
             rec.inputs = [x.record() for x in files]

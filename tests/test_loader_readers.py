@@ -411,3 +411,30 @@ def test_a_read_only_open_of_an_older_store_names_its_version(tmp_path):
         s.con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
     with pytest.raises(CrmtoolError, match="store schema is version 2, this crmtool needs 3"):
         open_store(db, Settings(), read_only=True)
+
+
+def test_a_workbook_with_one_sheet_a_month_loads_every_sheet_that_fits(store, tmp_path):
+    """Sheets 说明 (a cover), 2025-01 and 2025-02 (same header): both months load, each its own batch
+    recorded as path#sheet with its own rejects; before, only January loaded and February was lost."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["本表为销售明细导出"])
+    jan, feb = wb.create_sheet("2025-01"), wb.create_sheet("2025-02")
+    for ws in (jan, feb):
+        ws.append(["凭证号", "过账日期", "客户编码", "数量"])
+    jan.append(["A1", dt.date(2025, 1, 5), "C1", 10])
+    feb.append(["B1", dt.date(2025, 2, 5), "C1", 7])
+    feb.append(["B2", "not a date", "C1", 1])                      # row 3 of 2025-02
+    wb.save(tmp_path / "销售明细.xlsx")
+    r = load_files(store, "orders", [tmp_path / "销售明细.xlsx"])
+    assert [(f.sheet, f.accepted, f.rejected) for f in r.files] == [("2025-01", 1, 0), ("2025-02", 1, 1)]
+    assert q(store, "SELECT order_id, quantity FROM orders ORDER BY 1") == [("A1", Decimal("10")), ("B1", Decimal("7"))]
+    path = str((tmp_path / "销售明细.xlsx").resolve())
+    assert q(store, "SELECT file, line FROM rejects") == [(path + "#2025-02", 3)]
+    assert q(store, "SELECT file FROM batches ORDER BY batch_id") == [(path + "#2025-01",), (path + "#2025-02",)]
+    # loading it again replaces each sheet's rows and rejects; --sheet still loads one sheet
+    r = load_files(store, "orders", [tmp_path / "销售明细.xlsx"])
+    assert (r.accepted, r.rejected, r.replaced) == (2, 1, 2) and q(store, "SELECT count(*) FROM rejects") == [(1,)]
+    assert load_files(store, "orders", [tmp_path / "销售明细.xlsx"], sheet="2025-01").files[0].sheet is None

@@ -397,3 +397,30 @@ def test_two_exports_of_one_table_load_oldest_first_so_the_correction_wins(tmp_p
         assert store.con.execute("SELECT quantity, amount FROM orders WHERE order_id = 'A1'").fetchall() == [
             (Decimal("12"), Decimal("28800"))]
         assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 21
+
+
+def test_the_monthly_job_loads_every_sheet_of_a_workbook_that_fits(tmp_path):
+    from openpyxl import Workbook
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "客户档案.csv").write_text("客户编码,客户名称\nC1,甲\nC2,乙\n", encoding="utf-8")
+    wb = Workbook()
+    oct_, nov = wb.active, wb.create_sheet("2025-11")
+    oct_.title = "2025-10"
+    for ws, month in ((oct_, 10), (nov, 11)):
+        ws.append(["凭证号", "行号", "过账日期", "客户编码", "数量", "金额"])
+        for i in range(10):
+            ws.append([f"M{month}-{i}", 1, f"2025-{month}-{i + 1:02d}", f"C{i % 2 + 1}", 2, 14000])
+    nov.append(["M11-end", 1, "2025-11-30", "C1", 1, 7000])
+    wb.save(inbox / "订单_10-11月.xlsx")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), "--no-reports",
+                cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "订单_10-11月.xlsx: 2 sheets fit orders: 2025-10, 2025-11" in p.stderr
+    run = json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))
+    orders = next(f for f in run["inputs"] if f["table"] == "orders")
+    assert (orders["accepted"], orders["rejected"]) == (21, 0)
+    assert status_json(db, tmp_path)["tables"]["orders"] == 21

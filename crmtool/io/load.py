@@ -83,6 +83,8 @@ class FileResult:
     mapping: dict[str, str] = field(default_factory=dict)  # canonical -> header in the file
     ignored: list[str] = field(default_factory=list)  # headers not used
     sample_rejects: list[tuple] = field(default_factory=list)  # (line, column, value, reason)
+    sheet: str | None = None  # one of several sheets of a workbook that fit the table (file says which)
+    source: str = ""  # the path as given (file is "path [sheet]" for one sheet of several)
 
 
 @dataclass
@@ -893,20 +895,20 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
                        params).fetchall()[0][0]
 
 
-def _stored_path(path: Path) -> str:
+def _stored_path(path: Path, sheet: str | None = None) -> str:
     """The file as batches and rejects record it: its absolute path (a load of a file with the same
-    name replaces its rejects, see _record_rejects)."""
-    return str(Path(path).resolve())
+    name replaces its rejects, see _record_rejects); one sheet of several as path#sheet."""
+    return str(Path(path).resolve()) + (f"#{sheet}" if sheet is not None else "")
 
 
 def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_bad: bool, has_set: bool,
-                    header_of: dict[str, str], body: _Body) -> None:
+                    header_of: dict[str, str], body: _Body, part: str | None = None) -> None:
     """The file's rejects replace those an earlier load of the same file into this table recorded.
     ``has_bad``: some row failed a row check (their cells are looked up only then)."""
     # SPEC §1: the rejects an earlier load of a file with the same name recorded (a corrected export
     # delivered again into another folder replaces them; the stored path is absolute)
     con.execute("DELETE FROM rejects WHERE table_name = ? AND (file = ? OR regexp_extract(file, '[^/\\\\]+$') = ?)",
-                [table.name, _stored_path(path), Path(path).name])
+                [table.name, _stored_path(path, part), Path(_stored_path(path, part)).name])
     parts = []
     if has_bad:
         xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values] + ["__beyond"])
@@ -925,7 +927,7 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
         "INSERT INTO rejects (batch_id, file, line, column_name, field, value, reason, table_name) "
         f"SELECT ?, ?, r.__line, coalesce(h.header, r.field), r.field, r.value, r.reason, ? FROM ({' UNION ALL '.join(parts)}) r "
         "LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS field, unnest(?::VARCHAR[]) AS header) h ON h.field = r.field",
-        [batch_id, _stored_path(path), table.name, list(header_of.keys()), list(header_of.values())])
+        [batch_id, _stored_path(path, part), table.name, list(header_of.keys()), list(header_of.values())])
 
 
 _STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_text"), ("TABLE", "stg"), ("TABLE", "stg_good"),
@@ -933,7 +935,9 @@ _STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_te
 
 
 def _load_one(store: Store, table: Table, path: Path, sheet: str | None, settings: Settings,
-              progress: Progress | None, step: int, total: int, prepared: Prepared | None = None) -> FileResult:
+              progress: Progress | None, step: int, total: int, prepared: Prepared | None = None,
+              part: str | None = None) -> FileResult:
+    """``part``: the sheet, when it is one of several of the workbook loaded (recorded as path#sheet)."""
     con = store.con
     if progress:
         progress(f"reading {path.name}", step, total)
@@ -960,9 +964,9 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
         if table.quantity_unit:
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
-        _record_rejects(con, table, path, batch_id, checks, failed_row_checks, has_set, header_of, body)
+        _record_rejects(con, table, path, batch_id, checks, failed_row_checks, has_set, header_of, body, part)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-                    [batch_id, _stored_path(path), src.sha256, table.name, rows_read, accepted, rejected,
+                    [batch_id, _stored_path(path, part), src.sha256, table.name, rows_read, accepted, rejected,
                      replaced + superseded])
         sample = con.execute(
             "SELECT line, column_name, value, reason FROM rejects WHERE batch_id = ? ORDER BY line, column_name "
@@ -977,9 +981,9 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             except Exception:  # noqa: BLE001 - an aborted transaction refuses even this; the error that aborted it matters
                 pass
         src.close()
-    return FileResult(str(path), table.name, src.sha256, src.encoding, rows_read, accepted, rejected,
-                      replaced + superseded, batch_id, src.head_lines[hm.header_index], header_of,
-                      list(hm.extras), sample)
+    return FileResult(str(path) + (f" [{part}]" if part is not None else ""), table.name, src.sha256, src.encoding,
+                      rows_read, accepted, rejected, replaced + superseded, batch_id, src.head_lines[hm.header_index],
+                      header_of, list(hm.extras), sample, part, str(path))
 
 
 Progress = Callable[[str, int, int], None]  # (phase text, step, total steps)
@@ -1033,6 +1037,38 @@ class _Ahead:
             self.pool.shutdown(wait=True)
 
 
+def _units(con, table: Table, files: Sequence[str | os.PathLike[str]], sheet: str | None,
+           settings: Settings) -> list[tuple[Path, str | None, str | None]]:
+    """(path, sheet, part) to load, in order: a workbook given without --sheet whose sheets fit the
+    table in several places (one sheet a month: 2025-01, 2025-02) gives each of those sheets (part =
+    the sheet's name); any other file itself (its first sheet that fits, see _read)."""
+    out: list[tuple[Path, str | None, str | None]] = []
+    for f in files:
+        p = Path(f)
+        if sheet is None and p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file():
+            try:
+                names = xlsx_sheet_names(p)
+            except InputError:
+                names = []  # reported when the file is read in turn
+            fitting = [n for n in names if _sheet_fits(con, table, p, n, settings)] if len(names) > 1 else []
+            if len(fitting) > 1:
+                out += [(p, n, n) for n in fitting]
+                continue
+        out.append((p, sheet, None))
+    return out
+
+
+def _sheet_fits(con, table: Table, path: Path, name: str, settings: Settings) -> bool:
+    src = open_source(path, con, name)
+    try:
+        map_headers(src, table, settings.columns.get(table.name, {}), unit_id(settings.units.base) or "t")
+        return True
+    except InputError:
+        return False
+    finally:
+        src.close()
+
+
 class _StrictRollback(Exception):
     """Raised inside the transaction to roll a strict load back."""
 
@@ -1054,10 +1090,12 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     install_macros(store.con, settings)
     failed = False
     try:
-        with contextlib.nullcontext() if in_transaction else store.transaction(), _Ahead(files) as ahead:
-            for i, f in enumerate(files, start=1):
-                results.append(_load_one(store, table, Path(f), sheet, settings, progress, i, len(files),
-                                         ahead.prepared(i - 1)))
+        units = _units(store.con, table, files, sheet, settings)
+        with contextlib.nullcontext() if in_transaction else store.transaction(), \
+                _Ahead([u[0] for u in units]) as ahead:
+            for i, (f, sh, part) in enumerate(units, start=1):
+                results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
+                                         ahead.prepared(i - 1), part))
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
