@@ -188,7 +188,10 @@ def plan(con, month: dt.date) -> list[Step]:
     steps = [
         Step("grade.rfm"), Step("grade.pareto"), Step("grade.level"), Step("grade.scorecard"),
         Step("classify.quadrant"),
-        Step("churn.status"), Step("churn.warn"), Step("churn.idle"), Step("churn.winback"),
+        Step("churn.status"), Step("churn.warn"), Step("churn.idle"),
+        # SPEC §4.8: idle counts per manager (in the report) and per region and level (their tables)
+        Step("churn.idle", {"by": "region"}, ()), Step("churn.idle", {"by": "level"}, ()),
+        Step("churn.winback"),
         Step("churn.alive", required=False),
     ]
     no_managers = ("SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM managers) "
@@ -501,10 +504,11 @@ def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.da
     return done
 
 
-def _table_stem(step: Step, result: "Result", steps: list[Step]) -> str:
+def _table_stem(step: Step, result: "Result", keys: list[str]) -> str:
     """File stem of a result's tables: the analysis key, and its period when the job runs the
-    analysis more than once (managers for M / the quarter / the year, one campaign each)."""
-    repeated = sum(1 for s in steps if s.name == step.name) > 1 or step.name == "sales.campaign"
+    analysis more than once under one key (managers for M / the quarter / the year, one campaign
+    each; idle months by manager, region and level have keys of their own). ``keys``: every result's."""
+    repeated = keys.count(result.analysis) > 1 or step.name == "sales.campaign"
     return f"{result.analysis}_{result.period}" if repeated else result.analysis
 
 
@@ -514,10 +518,10 @@ def _write_tables(done: list[tuple[Step, "Result"]], folder: Path) -> list[Path]
     from crmtool.reports.output import write_table
 
     folder.mkdir(parents=True, exist_ok=True)
-    steps = [s for s, _ in done]
+    keys = [r.analysis for _, r in done]
     written = []
     for step, result in done:
-        stem = _table_stem(step, result, steps)
+        stem = _table_stem(step, result, keys)
         for key, table in result.tables.items():
             name = stem if key == result.analysis else f"{stem}_{key}"
             written.append(write_table(table, folder / f"{name}.csv").relative_to(folder.parent))

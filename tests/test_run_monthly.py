@@ -105,6 +105,9 @@ def test_full_run_then_a_second_run_for_the_month(tmp_path, sample_exports):
     for name in REPORTS:
         assert month_dir / name in outputs
     assert any(p.parent == month_dir / "tables" for p in outputs)
+    # SPEC §4.8: idle counts per manager, region and level
+    assert {"churn_idle_manager.csv", "churn_idle_region.csv", "churn_idle_level.csv"} <= set(
+        os.listdir(month_dir / "tables"))
     for path, size in outputs.items():
         assert path.is_file() and path.stat().st_size == size > 0
     assert not list(out.glob(".partial-*"))
