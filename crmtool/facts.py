@@ -115,6 +115,9 @@ def resolve_period(con, as_of: str | dt.date | None = None, month: str | dt.date
             raise AnalysisError("the store has no orders yet; load some with `crmtool load orders FILE`")
     if month is None:
         month = month_start(as_of) if as_of == month_end(as_of) else add_months(month_start(as_of), -1)
+    elif month_start(month) > as_of:
+        raise UsageError(f"--month {month:%Y-%m} starts after --as-of {as_of}: give a month up to as-of's, or "
+                         "leave --as-of out (the month's end is taken)")
     return Period(as_of, month_start(month))
 
 

@@ -54,6 +54,7 @@ DONE = "done"
 # never data: hidden files, Office lock files (~$订单.xlsx while the file is open), downloads in progress
 IGNORED_PREFIXES = (".", "~$")
 IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload", ".partial")
+IGNORED_NAMES = ("thumbs.db", "desktop.ini", "ehthumbs.db")  # what Windows writes into a shared folder
 
 Log = Callable[[str], None]
 
@@ -127,8 +128,9 @@ def scan_inbox(inbox: Path, patterns: dict[str, list[str]], loaded: dict[str, in
         rel = PurePosixPath(path.relative_to(inbox).as_posix())
         if rel.parts[0] == DONE:
             continue
-        if rel.name.startswith(IGNORED_PREFIXES) or rel.name.lower().endswith(IGNORED_SUFFIXES):
-            log(f"ignored {rel} (a hidden, lock or partial file)")
+        if (rel.name.startswith(IGNORED_PREFIXES) or rel.name.lower().endswith(IGNORED_SUFFIXES)
+                or rel.name.lower() in IGNORED_NAMES):
+            log(f"ignored {rel} (a hidden, lock, partial or Windows folder file)")
             continue
         f = InboxFile(path, str(rel), sha256_of(path))
         if f.sha256 in loaded:

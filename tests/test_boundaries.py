@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 
 from crmtool.churn import churn_backtest, churn_idle, churn_status, churn_warn
+from crmtool.errors import UsageError
 from crmtool.facts import Period, add_months, install_views, resolve_period
 from crmtool.grading import customer_classes, level, pareto, quadrant, rfm, scorecard
 from tests.churn_fixtures import as_dicts, line, monthly_orders
@@ -153,6 +154,9 @@ def test_default_month_and_as_of(store):
     assert resolve_period(store.con, "2024-02-29").month == d("2024-02-01")
     assert resolve_period(store.con, "2023-02-28").month == d("2023-02-01")
     assert resolve_period(store.con, None, "2024-06").as_of == d("2024-06-30")
+    assert resolve_period(store.con, "2024-11-30", "2024-11").month == d("2024-11-01")
+    with pytest.raises(UsageError, match="--month 2024-12 starts after --as-of 2024-11-30"):
+        resolve_period(store.con, "2024-11-30", "2024-12")  # December's volume judged at November's end
 
 
 def test_window_edges_of_pareto_level_and_quadrant(store):

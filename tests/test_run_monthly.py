@@ -226,13 +226,15 @@ def test_a_file_that_matches_no_table_fails_the_run_naming_it(tmp_path, sample_e
     shutil.copy(sample_exports / "managers.csv", inbox / "managers.csv")
     (inbox / "说明.txt").write_text("read me", encoding="utf-8")
     (inbox / "~$orders.xlsx").write_bytes(b"lock")  # an Office lock file is ignored, never a failure
+    (inbox / "Thumbs.db").write_bytes(b"\0")  # as is what Windows leaves in a shared folder
     open_store(tmp_path / "crm.duckdb", Settings()).close()
     p = crmtool("--db", str(tmp_path / "crm.duckdb"), "run", "monthly", "--inbox", str(inbox), "--out",
                 str(tmp_path / "out"), cwd=tmp_path)
     assert p.returncode == 1
     assert "说明.txt (matches no table)" in p.stderr
     assert "~$orders.xlsx" not in p.stderr.splitlines()[-1]
-    assert sorted(files_in(inbox)) == ["managers.csv", "~$orders.xlsx", "说明.txt"]
+    assert "Thumbs.db" not in p.stderr.splitlines()[-1]
+    assert sorted(files_in(inbox)) == ["Thumbs.db", "managers.csv", "~$orders.xlsx", "说明.txt"]
 
 
 def test_a_busy_store_exits_3_after_wait(tmp_path, sample_exports):
