@@ -76,6 +76,14 @@ def _register_groups() -> None:
     report.register(app)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from crmtool import __version__
+
+        typer.echo(f"crmtool {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     ctx: typer.Context,
@@ -87,6 +95,8 @@ def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     wait: Annotated[Optional[float], typer.Option("--wait", min=0, help="Seconds to wait for a busy store "
                                                   "(default 30), then exit 3.")] = None,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_print_version,
+                                          help="Print crmtool's version and exit.")] = False,
 ) -> None:
     if lang not in ("en", "zh"):
         raise typer.BadParameter("use en or zh", param_hint="--lang")

@@ -87,6 +87,13 @@ def test_status_without_store_is_a_clear_error(tmp_path):
     assert r.exit_code == 1 and "crmtool init" in r.output
 
 
+def test_version():
+    import crmtool
+
+    r = invoke("--version")
+    assert r.exit_code == 0 and r.output.strip() == f"crmtool {crmtool.__version__}"
+
+
 def test_help_is_fast_and_lists_commands():
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-m", "crmtool", "--help"], capture_output=True, text=True,

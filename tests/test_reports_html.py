@@ -140,6 +140,8 @@ def test_cli_writes_each_kind(report_store, tmp_path):  # noqa: F811
     assert r.exit_code == 2
     r = runner.invoke(app, ["--db", str(db), "report", "managers", "-o", str(tmp_path / "x.pdf")])
     assert r.exit_code == 2 and "xlsx or html" in r.output
+    r = runner.invoke(app, ["--db", str(db), "report", "managers", "--format", "html", "-o", str(tmp_path / "z.xlsx")])
+    assert r.exit_code == 2 and "ends in .xlsx" in r.output and not (tmp_path / "z.xlsx").exists()
     r = runner.invoke(app, ["--db", str(db), "report", "managers", "--quarter", "2025Q3", "-o",
                             str(tmp_path / "q.xlsx")])
     assert r.exit_code == 0, r.output

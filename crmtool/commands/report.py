@@ -39,7 +39,11 @@ def report(
     st = state(ctx)
     if kind not in KINDS:
         raise UsageError(f"unknown report {kind!r}; use {', '.join(KINDS)}")
-    fmt = (fmt or output.suffix.lstrip(".")).lower()
+    ext = output.suffix.lstrip(".").lower()
+    if fmt and ext in reports.FORMATS and fmt.lower() != ext:
+        raise UsageError(f"--format {fmt} but -o {output} ends in .{ext}: name the file .{fmt.lower()} or leave "
+                         "--format out")
+    fmt = (fmt or ext).lower()
     if fmt not in reports.FORMATS:
         raise UsageError(f"--format {fmt or '(none)'}: use xlsx or html (or an -o file ending in .xlsx or .html)")
     lang = lang or st.lang
