@@ -72,6 +72,8 @@ def test_warn_csv_all_and_severity(db):
     assert [x["customer_id"] for x in rows_of(r.stdout)] == ["K"]
     r = invoke(db, "churn", "warn", "--month", "2024-08", "--manager", "M2")
     assert [x["customer_id"] for x in rows_of(r.stdout)] == ["N"]
+    r = invoke(db, "churn", "warn", "--month", "2024-08", "--manager", "M9")  # a typo: not "no warnings"
+    assert r.exit_code == 2 and "no such manager" in r.output and "M1, M2" in r.output
     r = invoke(db, "churn", "warn", "--month", "2024-08", "--all")
     assert {x["customer_id"] for x in rows_of(r.stdout)} == {"K", "N", "W", "X"}
     r = invoke(db, "churn", "warn", "--severity", "urgent")

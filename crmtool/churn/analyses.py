@@ -57,6 +57,16 @@ def status(rc: RunContext) -> Result:
                    Option("manager", None, "only this manager's customers")))
 def warn(rc: RunContext, *, include_all: bool, min_severity: str, manager: str | None) -> Result:
     p = rc.period
+    if manager is not None and not rc.con.execute(
+            "SELECT 1 FROM managers WHERE manager_id = ? UNION ALL SELECT 1 FROM customers_resolved "
+            "WHERE manager_id = ? LIMIT 1", [manager, manager]).fetchall():
+        from crmtool.errors import UsageError
+
+        known = [r[0] for r in rc.con.execute(
+            "SELECT DISTINCT manager_id FROM customers_resolved WHERE manager_id IS NOT NULL ORDER BY 1 LIMIT 8"
+        ).fetchall()]
+        raise UsageError(f"--manager {manager!r}: no such manager (neither in managers nor in the archive); "
+                         f"known: {', '.join(known) or '(none)'}")
     table = churn_warn(rc.con, p, rc.settings, include_all=include_all, min_severity=min_severity.strip().lower(),
                        manager=manager, series=_series(rc, p.month))
     counts = _counts(table, "severity")

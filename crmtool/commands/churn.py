@@ -41,7 +41,7 @@ def warn(
     allow_future: AllowFutureOpt = False,
 ) -> None:
     """Early warning 购油预警: a month's volume under 70 % of the mean of the 3 months before it,
-    breach and decline streaks, severity (key customers and streaks of 2+ are high) and who is told.
+    breach and decline streaks, severity (high: a key customer breached 2+ months running) and who is told.
 
     On a terminal the warnings are grouped per manager; piped, CSV sorted by manager_id, severity
     (high first), customer_id."""
