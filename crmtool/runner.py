@@ -134,17 +134,21 @@ def last_order_date(con) -> dt.date | None:
 def check_not_future(con, as_of: dt.date | None, month: dt.date | None) -> None:
     """SPEC §3: a month or as-of after the last order date is refused (a missed monthly load must
     never turn every active customer into a false warning)."""
-    from crmtool.facts import month_start
+    from crmtool.facts import add_months, month_end, month_start
 
     last = last_order_date(con)
     if last is None:
         return
+
+    def missing(until: dt.date) -> str:  # the months whose exports are not loaded, up to ``until``
+        first = month_start(last) if last != month_end(last) else add_months(month_start(last), 1)
+        return f"{first:%Y-%m}" if first >= month_start(until) else f"{first:%Y-%m} … {until:%Y-%m}"
+    if month is not None and month_start(month) > last:  # (the month first: the run's as-of is its end)
+        raise AnalysisError(f"orders end {last}; load the export for {missing(month)} first "
+                            "(or pass --allow-future to judge a month without orders)")
     if as_of is not None and as_of > last:
         raise AnalysisError(f"orders end {last}; --as-of {as_of} is after them. Load the export for "
-                            f"{as_of:%Y-%m} first, or pass --allow-future")
-    if month is not None and month_start(month) > last:
-        raise AnalysisError(f"orders end {last}; load the export for {month:%Y-%m} first "
-                            "(or pass --allow-future to judge a month without orders)")
+                            f"{missing(as_of)} first, or pass --allow-future")
 
 
 NAME_COLUMNS = ("name", "manager_id", "region")
