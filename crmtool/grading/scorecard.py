@@ -232,7 +232,7 @@ def scorecard(con, period: Period, settings: Settings, *, quarter: str | None = 
         columns = PERIOD_COLUMNS
     table = query(con, sql, p)
     if table.num_rows == 0:
-        raise AnalysisError(f"no customer has a plan or orders in {label}; nothing to score (check --month)")
+        raise AnalysisError(f"no customer has a plan or orders in {label}; nothing to score (check --month, --quarter or --year)")
     assert table.column_names[: len(columns)] == columns
     import pyarrow.compute as pc
 
