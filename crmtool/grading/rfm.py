@@ -31,7 +31,6 @@ order_net AS (                       -- each order's net quantity over all its l
            max(CASE WHEN quantity > 0 THEN order_date END) AS order_date,
            sum(quantity) AS net_quantity,
            sum(metric_value) AS metric_value,
-           max(quantity) AS max_quantity,
            count(metric_value) AS metric_lines, count(*) AS lines
     FROM window_lines GROUP BY customer_id, order_id
 ),
@@ -44,7 +43,7 @@ base AS (                            -- scored set: customers with >= 1 purchase
            sum(metric_lines) AS metric_lines, sum(lines) - sum(metric_lines) AS metric_missing_lines
     FROM order_net
     GROUP BY customer_id
-    HAVING max(max_quantity) > 0
+    HAVING max(order_date) IS NOT NULL   -- an order's date is that of its latest purchase line: some line > 0
 ),
 scores AS (
     SELECT customer_id, recency_days, frequency, monetary, metric_lines, metric_missing_lines,
