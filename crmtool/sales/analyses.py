@@ -112,8 +112,8 @@ def sales_campaign(rc: RunContext, *, campaign_id: str | None) -> Result:
     if pending:
         summary["not_ended"] = {cid: str(end) for cid, end in pending}
         ids = ", ".join(f"{cid} ({end})" for cid, end in pending)
-        lines.append(f"尚未结束、未评估的活动（结束日）：{ids}" if rc.lang == "zh"
-                     else f"Not judged yet, still running at {rc.period.as_of} (end date): {ids}")
+        lines.append(f"截至 {rc.period.as_of} 尚未结束、未评估的活动（结束日）：{ids}" if rc.lang == "zh"
+                     else f"Not judged yet, not ended by {rc.period.as_of} (end date): {ids}")
     return Result("sales_campaign", table, campaign_id or "all", rc.period.as_of, summary,
                   extras={"customers": customers, "managers": managers, "sensitivity": sensitivity}, lines=lines)
 
