@@ -309,6 +309,7 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
     staging: Path | None = None
     committed = False
     out_usable = False  # run.json goes into --out only once --out is known to be a folder outside the inbox
+    failure: CrmtoolError | None = None
     try:
         _check_args(inbox_p, formats, languages, out_p)
         out_usable = True
@@ -325,6 +326,7 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
         with open_store(db, settings, wait=wait, create=False) as store:
             staging = _fresh_staging(out_p)
             with store.transaction():
+                before = store.con.execute("SELECT coalesce(max(batch_id), 0) FROM batches").fetchall()[0][0]
                 files = _load(store, inbox_p, settings, rec, say, strict)
                 m = _month(store, month)
                 rec.month = f"{m:%Y-%m}"
@@ -338,11 +340,13 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
             rec.outputs = _publish(staging, out_p / rec.month, staged)
             if settings.run.move_done:
                 _move_done(inbox_p, files, rec.month, say)
+                _record_moves(store, files, int(before))
             rec.inputs = [f.record() for f in files]
         rec.exit_status = 0
         return rec
     except CrmtoolError as exc:
         rec.exit_status, rec.error = exc.exit_code, str(exc)
+        failure = exc
         raise
     except BaseException as exc:  # a bug or an interrupt: still leave a record of it, then let it through
         rec.exit_status, rec.error = 1, f"{type(exc).__name__}: {exc}"
@@ -357,6 +361,8 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
         rec.finished, rec.seconds = _now(), round(time.monotonic() - t0, 2)
         if out_usable:
             _write_record(rec, out_p)
+        if failure is not None:  # where the record of the failed run is, for the caller to print
+            failure.run_json = rec.run_json
 
 
 # test seam: called inside the run's transaction after the reports are written, just before COMMIT
@@ -579,6 +585,23 @@ def _publish(staging: Path, target: Path, staged: list[Path]) -> list[dict[str, 
     return outputs
 
 
+def _record_moves(store: "Store", files: list[InboxFile], before: int) -> None:
+    """Where the files this run loaded are now: their batches and rejects name the file in done/
+    (best effort after the commit: a run killed between the move and this keeps the inbox path)."""
+    from crmtool.io.load import stored_path
+
+    with store.transaction() as con:
+        for f in files:
+            if f.status != "loaded" or not f.moved_to:
+                continue
+            old, new = stored_path(f.path), stored_path(Path(f.moved_to))
+            for table in ("batches", "rejects"):
+                # (a workbook's sheets are recorded as path#sheet: the suffix stays)
+                con.execute(f"UPDATE {table} SET file = ? || substr(file, length(?) + 1) "
+                            "WHERE batch_id > ? AND (file = ? OR starts_with(file, ? || '#'))",
+                            [new, old, before, old, old])
+
+
 def _move_done(inbox: Path, files: list[InboxFile], month: str, say: Log) -> None:
     """Move every processed file (loaded now, loaded before, or a duplicate) to inbox/done/YYYY-MM/,
     keeping its sub-folder; a name already taken there gets .2, .3 … before its extension."""
@@ -606,6 +629,7 @@ def _write_record(rec: RunRecord, out: Path) -> None:
                        encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
+        rec.run_json = None
         if rec.exit_status == 0:
             raise
         # the run failed already: its error is the one to report, not a second one about run.json

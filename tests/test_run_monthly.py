@@ -173,6 +173,10 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
     last = p.stderr.splitlines()[-1]
     assert "orders/export.csv: 6 of 60 rows rejected" in last and "run.max_reject_share" in last
     assert "'五吨': not a number" in last
+    # the record of the failed run: its path on stdout, its status inside
+    record = json.loads(Path(p.stdout.strip()).read_text(encoding="utf-8"))
+    assert p.stdout.strip() == str(out.resolve() / "run.json") and record["exit_status"] == 1
+    assert "6 of 60 rows rejected" in record["error"]
     assert status_json(db, tmp_path)["tables"]["customers"] == 0
     assert sorted(files_in(inbox)) == ["orders/export.csv", "客户档案.csv"]
     # with a looser share the same inbox loads (the folder named the table), and a quiet run says nothing
@@ -195,6 +199,15 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
     assert [(f["file"], f["table"], f["matched_by"]) for f in run["inputs"]] == [
         ("orders/export.csv", "orders", "folder orders/"), ("客户档案.csv", "customers", "pattern *客户档案*")]
     assert sorted(files_in(inbox)) == ["done/2025-11/orders/export.csv", "done/2025-11/客户档案.csv"]
+    # the store names the files where they are now: status and rejects point into done/
+    done = inbox.resolve() / "done" / "2025-11"
+    assert sorted(b["file"] for b in status_json(db, tmp_path)["recent_batches"]) == [
+        str(done / "orders" / "export.csv"), str(done / "客户档案.csv")]
+    p = crmtool("--db", str(db), "rejects", "--output", str(tmp_path / "rejects.json"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    rejects = json.loads((tmp_path / "rejects.json").read_text(encoding="utf-8"))
+    rows = rejects["rows"] if isinstance(rejects, dict) else rejects
+    assert len(rows) == 6 and {r["file"] for r in rows} == {str(done / "orders" / "export.csv")}
 
 
 def test_a_failing_analysis_rolls_the_loads_back(tmp_path):

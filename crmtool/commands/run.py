@@ -65,6 +65,11 @@ def monthly(
             import traceback
 
             traceback.print_exc()
+        record = getattr(exc, "run_json", None)
+        if record:  # the record of the failed run, on stdout as after a run that succeeded
+            typer.echo(record)
+            if not quiet:
+                _line(f"the failed run is recorded in {record}")
         _line(f"error: {exc}")
         raise typer.Exit(exc.exit_code) from None
     if not quiet:

@@ -895,7 +895,7 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
                        params).fetchall()[0][0]
 
 
-def _stored_path(path: Path, sheet: str | None = None) -> str:
+def stored_path(path: Path, sheet: str | None = None) -> str:
     """The file as batches and rejects record it: its absolute path (a load of a file with the same
     name replaces its rejects, see _record_rejects); one sheet of several as path#sheet."""
     return str(Path(path).resolve()) + (f"#{sheet}" if sheet is not None else "")
@@ -908,7 +908,7 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
     # SPEC §1: the rejects an earlier load of a file with the same name recorded (a corrected export
     # delivered again into another folder replaces them; the stored path is absolute)
     con.execute("DELETE FROM rejects WHERE table_name = ? AND (file = ? OR regexp_extract(file, '[^/\\\\]+$') = ?)",
-                [table.name, _stored_path(path, part), Path(_stored_path(path, part)).name])
+                [table.name, stored_path(path, part), Path(stored_path(path, part)).name])
     parts = []
     if has_bad:
         xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values] + ["__beyond"])
@@ -927,7 +927,7 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
         "INSERT INTO rejects (batch_id, file, line, column_name, field, value, reason, table_name) "
         f"SELECT ?, ?, r.__line, coalesce(h.header, r.field), r.field, r.value, r.reason, ? FROM ({' UNION ALL '.join(parts)}) r "
         "LEFT JOIN (SELECT unnest(?::VARCHAR[]) AS field, unnest(?::VARCHAR[]) AS header) h ON h.field = r.field",
-        [batch_id, _stored_path(path, part), table.name, list(header_of.keys()), list(header_of.values())])
+        [batch_id, stored_path(path, part), table.name, list(header_of.keys()), list(header_of.values())])
 
 
 _STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_text"), ("TABLE", "stg"), ("TABLE", "stg_good"),
@@ -966,7 +966,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
         _record_rejects(con, table, path, batch_id, checks, failed_row_checks, has_set, header_of, body, part)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-                    [batch_id, _stored_path(path, part), src.sha256, table.name, rows_read, accepted, rejected,
+                    [batch_id, stored_path(path, part), src.sha256, table.name, rows_read, accepted, rejected,
                      replaced + superseded])
         sample = con.execute(
             "SELECT line, column_name, value, reason FROM rejects WHERE batch_id = ? ORDER BY line, column_name "
