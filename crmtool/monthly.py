@@ -165,7 +165,13 @@ class Step:
     required: bool = True
     unless: str | None = None  # SQL: when it returns a row, the step is skipped (nothing to work on)
     params: tuple[Any, ...] = ()  # bound to ``unless``
-    why: str = ""  # the reason given for that skip
+    why_key: str = ""  # the reason given for that skip: a report text (crmtool.labels) and its values
+    why_args: tuple[tuple[str, Any], ...] = ()
+
+    def why(self, lang: str = "en") -> str:
+        from crmtool.labels import report_text
+
+        return report_text(self.why_key, lang, **dict(self.why_args)) if self.why_key else ""
 
 
 def _quarter(month: dt.date) -> str | None:
@@ -198,23 +204,23 @@ def plan(con, month: dt.date) -> list[Step]:
     ]
     no_managers = ("SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM managers) "
                    "AND NOT EXISTS (SELECT 1 FROM customers WHERE manager_id IS NOT NULL)")
-    why_managers = "no managers: neither a managers table nor a manager_id in the archive"
+    why_managers = "skip.no_managers"
     steps.append(Step("managers.scorecard", {"monthly": True}, ("monthly", f"managers_{label}"),
-                      unless=no_managers, why=why_managers))
+                      unless=no_managers, why_key=why_managers))
     if _quarter(month):
         steps.append(Step("managers.scorecard", {"quarter": _quarter(month)}, (f"managers_{_quarter(month)}",),
-                          unless=no_managers, why=why_managers))
+                          unless=no_managers, why_key=why_managers))
     if month.month == 12:
         steps.append(Step("managers.scorecard", {"year": str(month.year)}, (f"managers_{month.year}",),
-                          unless=no_managers, why=why_managers))
+                          unless=no_managers, why_key=why_managers))
     steps += [
         Step("sales.overview"),
         Step("sales.pivot", dict(DEFAULT_OPTIONS.get("sales.pivot", {})), required=False),
         Step("sales.attainment", unless="SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE expected_volume > 0)",
-             why="no archive customer has an expected volume (购油量预判值)"),
+             why_key="skip.no_expected"),
         Step("sales.freight", {"first": label, "last": label},
              unless="SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM freight WHERE bill_date BETWEEN ? AND ?)",
-             params=(first, last), why=f"no freight bills in {label}"),
+             params=(first, last), why_key="skip.no_freight", why_args=(("month", label),)),
     ]
     overlapping = con.execute(
         "SELECT campaign_id, end_date FROM campaigns WHERE start_date <= ? AND end_date >= ? ORDER BY campaign_id",
@@ -222,7 +228,7 @@ def plan(con, month: dt.date) -> list[Step]:
     # a campaign still running at M's end is judged in the month it ends (SPEC §3: not past the data)
     steps += [Step("sales.campaign", {"campaign_id": cid},
                    unless="SELECT 1 FROM campaigns WHERE campaign_id = ? AND end_date > ?", params=(cid, last),
-                   why=f"campaign {cid} runs to {end}: judged in the month it ends")
+                   why_key="skip.campaign_running", why_args=(("campaign", cid), ("end", str(end))))
               for cid, end in overlapping]
     return steps
 
@@ -490,8 +496,9 @@ def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.da
     for step in steps:
         if step.unless and runner.con.execute(step.unless, list(step.params)).fetchall():
             if rec is not None:
-                rec.skipped.append({"name": step.name, "options": step.options, "reason": step.why})
-                say(f"{step.name}: skipped ({step.why})")
+                rec.skipped.append({"name": step.name, "options": step.options, "reason": step.why(),
+                                    "reason_zh": step.why("zh")})
+                say(f"{step.name}: skipped ({step.why()})")
             continue
         try:
             result = runner.run(step.name, as_of=as_of, month=month, **step.options)
@@ -562,7 +569,7 @@ def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.
         kind = "monthly" if stem == "monthly" else "managers"
         name = f"monthly_{month:%Y-%m}" if stem == "monthly" else stem
         meta = reports.meta_for(store, results, month=f"{month:%Y-%m}", as_of=month_end(month),
-                                skipped={s["name"]: s["reason"] for s in skipped} or None)
+                                skipped={s["name"]: s.get(f"reason_{lang}", s["reason"]) for s in skipped} or None)
         files: list[Path] = []  # the reports, and the whole tables written once beside them at scale
         for fmt in formats:
             reports.render(kind, results, fmt=fmt, lang=lang, path=staging / f"{name}.{lang}.{fmt}", meta=meta,

@@ -196,6 +196,11 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
     skipped = {s["name"]: s["reason"] for s in run["skipped"]}
     assert skipped["managers.scorecard"].startswith("no managers")
     assert skipped["sales.freight"] == "no freight bills in 2025-11"
+    # the Chinese report gives the reason in Chinese
+    zh = {s["name"]: s.get("reason_zh") for s in run["skipped"]}
+    assert zh["sales.freight"] == "2025-11 没有运费单据" and zh["managers.scorecard"].startswith("无客户经理")
+    page = (out / "2025-11" / "monthly_2025-11.zh.html").read_text(encoding="utf-8")
+    assert "2025-11 没有运费单据" in page and "no freight bills" not in page
     assert [(f["file"], f["table"], f["matched_by"]) for f in run["inputs"]] == [
         ("orders/export.csv", "orders", "folder orders/"), ("客户档案.csv", "customers", "pattern *客户档案*")]
     assert sorted(files_in(inbox)) == ["done/2025-11/orders/export.csv", "done/2025-11/客户档案.csv"]
