@@ -44,6 +44,17 @@ def inbox_of(sample: Path, where: Path) -> Path:
     return where
 
 
+def with_managers_loaded(sample_exports: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """(inbox, db, out): the sample inbox copied, a store made (`crmtool init`: run monthly needs an
+    existing one) holding an earlier load of the managers."""
+    inbox = inbox_of(sample_exports, tmp_path / "inbox")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()
+    p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    return inbox, db, out
+
+
 def crmtool(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "crmtool", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout)
@@ -136,12 +147,7 @@ def test_full_run_then_a_second_run_for_the_month(tmp_path, sample_exports):
 
 
 def test_a_corrupt_orders_file_fails_the_run_and_changes_nothing(tmp_path, sample_exports):
-    inbox = inbox_of(sample_exports, tmp_path / "inbox")
-    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
-    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
-    # the store holds an earlier load
-    p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
+    inbox, db, out = with_managers_loaded(sample_exports, tmp_path)  # the store holds an earlier load
     (inbox / "2025-12销售订单.csv").write_bytes(bytes(range(256)) * 64 + b"\x00\xff" * 500)
     before_status, before_files = status_json(db, tmp_path), files_in(inbox)
 
@@ -280,11 +286,7 @@ def test_a_busy_store_exits_3_after_wait(tmp_path, sample_exports):
 
 
 def test_a_run_killed_while_loading_leaves_store_and_inbox_and_the_next_run_succeeds(tmp_path, sample_exports):
-    inbox = inbox_of(sample_exports, tmp_path / "inbox")
-    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
-    open_store(db, Settings()).close()  # `crmtool init`: run monthly needs an existing store
-    p = crmtool("--db", str(db), "load", "managers", str(sample_exports / "managers.csv"), cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
+    inbox, db, out = with_managers_loaded(sample_exports, tmp_path)
     before_status, before_files = status_json(db, tmp_path), files_in(inbox)
     marker = tmp_path / "holding"
     # the loader's test seam pauses inside the run's transaction after the first table's files are
