@@ -346,7 +346,7 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
             rec.outputs = _publish(staging, out_p / rec.month, staged)
             if settings.run.move_done:
                 _move_done(inbox_p, files, rec.month, say)
-                _record_moves(store, files, int(before))
+                _record_moves(store, files, int(before), say)
             rec.inputs = [f.record() for f in files]
         rec.exit_status = 0
         return rec
@@ -592,21 +592,27 @@ def _publish(staging: Path, target: Path, staged: list[Path]) -> list[dict[str, 
     return outputs
 
 
-def _record_moves(store: "Store", files: list[InboxFile], before: int) -> None:
-    """Where the files this run loaded are now: their batches and rejects name the file in done/
-    (best effort after the commit: a run killed between the move and this keeps the inbox path)."""
+def _record_moves(store: "Store", files: list[InboxFile], before: int, say: Log) -> None:
+    """Where the files this run loaded are now: their batches and rejects name the file in done/.
+    Best effort after the commit: the run has succeeded by then, so a failure here (or a kill just
+    before it) leaves the inbox path recorded and says so, nothing more."""
+    import duckdb
+
     from crmtool.io.load import stored_path
 
-    with store.transaction() as con:
-        for f in files:
-            if f.status != "loaded" or not f.moved_to:
-                continue
-            old, new = stored_path(f.path), stored_path(Path(f.moved_to))
-            for table in ("batches", "rejects"):
-                # (a workbook's sheets are recorded as path#sheet: the suffix stays)
-                con.execute(f"UPDATE {table} SET file = ? || substr(file, length(?) + 1) "
-                            "WHERE batch_id > ? AND (file = ? OR starts_with(file, ? || '#'))",
-                            [new, old, before, old, old])
+    try:
+        with store.transaction() as con:
+            for f in files:
+                if f.status != "loaded" or not f.moved_to:
+                    continue
+                old, new = stored_path(f.path), stored_path(Path(f.moved_to))
+                for table in ("batches", "rejects"):  # (our own table names)
+                    # (a workbook's sheets are recorded as path#sheet: the suffix stays)
+                    con.execute(f"UPDATE {table} SET file = ? || substr(file, length(?) + 1) "
+                                "WHERE batch_id > ? AND (file = ? OR starts_with(file, ? || '#'))",
+                                [new, old, before, old, old])
+    except duckdb.Error as exc:
+        say(f"warning: the store still names the loaded files by their inbox paths ({str(exc).splitlines()[0]})")
 
 
 def _move_done(inbox: Path, files: list[InboxFile], month: str, say: Log) -> None:
