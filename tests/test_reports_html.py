@@ -169,3 +169,14 @@ def test_collect_skips_an_analysis_with_nothing_to_work_on(report_store, tmp_pat
                               meta=reports.meta_for(store, results))
     assert "sales.campaign" in results.skipped and "sales.campaign" not in results
     assert "Not shown" in path.read_text(encoding="utf-8")
+
+
+def test_the_row_of_customers_with_no_manager_is_named(pages):
+    """The sales overview's ytd by manager: the lines of customers in no archive (or with no manager)
+    are a row of their own, named in the page's language."""
+    results, paths = pages
+    managers = results["sales.overview"].extras["managers"].to_pylist()
+    assert any(m["manager_id"] is None and m["ytd"] for m in managers)  # the sample has such lines
+    assert "（无客户经理）" in paths["zh"].read_text(encoding="utf-8")
+    en = paths["en"].read_text(encoding="utf-8")
+    assert "(no manager)" in en and "（无客户经理）" not in en

@@ -533,7 +533,15 @@ class _Builder:
     def sec_sales_overview(self, name: str, r: "Result", s: Section) -> None:
         s.tables.append(self.block(name, r.table, s.title))
         if "managers" in r.extras:
-            s.tables.append(self.block(name, r.extras["managers"], self.t("table.overview_managers")))
+            # the lines of customers with no manager (in no archive, or none given) are a row of their
+            # own: it reads "(no manager)" where the other rows give the manager
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            m = r.extras["managers"]
+            i = m.column_names.index("manager_id")
+            m = m.set_column(i, "manager_id", pc.fill_null(m.column(i), pa.scalar(self.t("no_manager"), pa.string())))
+            s.tables.append(self.block(name, m, self.t("table.overview_managers")))
         total = [row for row in r.table.to_pylist() if row.get("category") == "total"]
         if total:
             t = total[0]

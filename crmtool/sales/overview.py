@@ -9,7 +9,7 @@ import datetime as dt
 from crmtool.config import Settings
 from crmtool.facts import add_months, install_views
 from crmtool.grading._sql import Params, label_case, query
-from crmtool.labels import CATEGORY_LABELS, pick, report_text
+from crmtool.labels import CATEGORY_LABELS, pick
 from crmtool.sales.categories import category_case
 from crmtool.sales.periods import year_earlier
 
@@ -100,7 +100,7 @@ by_manager AS (
 )
 SELECT b.manager_id, b.ytd,
        CASE WHEN sum(b.ytd) OVER () > 0 THEN b.ytd / sum(b.ytd) OVER () END AS share,
-       coalesce(m.name, CASE WHEN b.manager_id IS NULL THEN $no_manager END) AS name
+       m.name
 FROM by_manager b
 LEFT JOIN managers m ON m.manager_id = b.manager_id
 ORDER BY b.ytd DESC, b.manager_id NULLS LAST
@@ -125,13 +125,12 @@ def overview(con, as_of: dt.date, settings: Settings, *, lang: str = "en"):
     """(category table, manager table) at as-of D. Category rows: gasoline, diesel, other (always),
     then total. Extras after the SPEC columns: category_label, ytd_last_year, mtd_previous_month.
     The manager table: ytd volume and share of the company's ytd, largest first (orders of
-    customers in no archive under a null manager_id, named "(no manager)"), with the manager's name."""
+    customers in no archive under a null manager_id), with the manager's name."""
     install_views(con)
     p = overview_params(as_of, settings)
     sql = OVERVIEW_SQL.format(plan_category=category_case(p, "p.category"),
                               category_label=label_case(p, "category", pick(CATEGORY_LABELS, lang)))
     table = query(con, sql, p)
     assert table.column_names[: len(COLUMNS)] == COLUMNS
-    managers = query(con, MANAGERS_SQL, Params(year_start=dt.date(as_of.year, 1, 1), as_of=as_of,
-                                               no_manager=report_text("no_manager", lang)))
+    managers = query(con, MANAGERS_SQL, Params(year_start=dt.date(as_of.year, 1, 1), as_of=as_of))
     return table, managers
