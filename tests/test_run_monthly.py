@@ -216,8 +216,7 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
         str(done / "orders" / "export.csv"), str(done / "客户档案.csv")]
     p = crmtool("--db", str(db), "rejects", "--output", str(tmp_path / "rejects.json"), cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    rejects = json.loads((tmp_path / "rejects.json").read_text(encoding="utf-8"))
-    rows = rejects["rows"] if isinstance(rejects, dict) else rejects
+    rows = json.loads((tmp_path / "rejects.json").read_text(encoding="utf-8"))
     assert len(rows) == 6 and {r["file"] for r in rows} == {str(done / "orders" / "export.csv")}
 
 
