@@ -25,7 +25,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from crmtool.errors import InputError
 
@@ -577,6 +577,7 @@ class _Workbook:
             pc = None
         self._pc = pc
         self._texts: dict[str, dict[int, list[tuple[int, str]]]] = {}
+        self._sheets: dict[str, Any] = {}  # calamine parses a sheet whole on each get: once per workbook
         try:
             if pc is not None:
                 self._wb = pc.CalamineWorkbook.from_path(str(path))
@@ -607,7 +608,9 @@ class _Workbook:
     def rows(self, name: str) -> Iterator[tuple[int, list[str | None]]]:
         """(sheet row number, cells as text) of every row that has a value."""
         if self._pc is not None:
-            ws = self._wb.get_sheet_by_name(name)
+            if name not in self._sheets:
+                self._sheets[name] = self._wb.get_sheet_by_name(name)
+            ws = self._sheets[name]
             if name not in self._texts:
                 by_row: dict[int, list[tuple[int, str]]] = {}
                 for (row, col), text in xlsx_cell_texts(self.path, name).items():
@@ -633,6 +636,7 @@ class _Workbook:
                     yield i, cells
 
     def close(self) -> None:
+        self._sheets.clear()
         if self._pc is not None:
             self._wb.close()
         else:  # pragma: no cover
