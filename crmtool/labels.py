@@ -475,6 +475,8 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "skip.no_freight": ("no freight bills in {month}", "{month} 没有运费单据"),
     "skip.campaign_running": ("campaign {campaign} runs to {end}: judged in the month it ends",
                               "活动 {campaign} 持续到 {end}：在其结束的月份评价"),
+    # an optional analysis that could not run (the error's own sentence, in English, follows)
+    "skip.failed": ("{reason}", "未能完成：{reason}"),
     "chart.lorenz": ("Lorenz curve (ABC)", "洛伦兹曲线（ABC分类）"),
     "chart.lorenz.x": ("Share of customers", "客户累计占比"),
     "chart.lorenz.y": ("Share of volume", "指标累计占比"),

@@ -492,6 +492,8 @@ def _analyse_and_render(store: "Store", settings: "Settings", month: dt.date, fo
 
 def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.date, rec: RunRecord | None,
                say: Log) -> list[tuple[Step, "Result"]]:
+    from crmtool.labels import report_text
+
     done: list[tuple[Step, Result]] = []
     for step in steps:
         if step.unless and runner.con.execute(step.unless, list(step.params)).fetchall():
@@ -506,7 +508,8 @@ def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.da
             if step.required:
                 raise AnalysisError(f"{step.name}: {exc}") from exc
             if rec is not None:
-                rec.skipped.append({"name": step.name, "options": step.options, "reason": str(exc)})
+                rec.skipped.append({"name": step.name, "options": step.options, "reason": str(exc),
+                                    "reason_zh": report_text("skip.failed", "zh", reason=str(exc))})
                 say(f"{step.name}: skipped ({exc})")
             continue
         done.append((step, result))
@@ -558,6 +561,17 @@ def _report_sets(con, done: list[tuple[Step, "Result"]]) -> dict[str, dict[str, 
     return sets
 
 
+def skip_reasons(skipped: list[dict[str, Any]], lang: str) -> dict[str, str]:
+    """{analysis name: its reasons in ``lang``} for the reports: the reasons of an analysis the job
+    skipped more than once (two campaigns still running) joined, each naming what it is about."""
+    out: dict[str, list[str]] = {}
+    for s in skipped:
+        reason = s.get(f"reason_{lang}", s["reason"])
+        if reason not in out.setdefault(s["name"], []):
+            out[s["name"]].append(reason)
+    return {name: "; ".join(reasons) for name, reasons in out.items()}
+
+
 def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.date, formats: list[str],
                    lang: str, staging: Path, skipped: list[dict[str, Any]]) -> list[Path]:
     """Every report of the month in ``lang`` and each of ``formats`` (crmtool.reports renders them)."""
@@ -569,7 +583,7 @@ def _write_reports(store: "Store", done: list[tuple[Step, "Result"]], month: dt.
         kind = "monthly" if stem == "monthly" else "managers"
         name = f"monthly_{month:%Y-%m}" if stem == "monthly" else stem
         meta = reports.meta_for(store, results, month=f"{month:%Y-%m}", as_of=month_end(month),
-                                skipped={s["name"]: s.get(f"reason_{lang}", s["reason"]) for s in skipped} or None)
+                                skipped=skip_reasons(skipped, lang) or None)
         files: list[Path] = []  # the reports, and the whole tables written once beside them at scale
         for fmt in formats:
             reports.render(kind, results, fmt=fmt, lang=lang, path=staging / f"{name}.{lang}.{fmt}", meta=meta,

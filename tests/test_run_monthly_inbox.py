@@ -10,7 +10,7 @@ import pytest
 
 from crmtool.config import Settings, load_settings
 from crmtool.errors import InputError
-from crmtool.monthly import match_table, plan, scan_inbox
+from crmtool.monthly import match_table, plan, scan_inbox, skip_reasons
 from tests.conftest import d, insert
 
 PATTERNS = Settings().run.patterns
@@ -114,6 +114,41 @@ def test_the_plan_of_a_month_a_quarter_end_and_december(store):
                                                                 {"year": "2025"}]
     assert [o for n, o in dec if n == "sales.campaign"] == [{"campaign_id": "C2"}]
     assert [o for n, o in _steps(store, "2025-07") if n == "sales.campaign"] == []
+
+
+def test_two_campaigns_still_running_both_give_their_reason_in_the_report(store):
+    insert(store, "campaigns", [
+        {"campaign_id": "C1", "name": "冬储", "start_date": d("2025-11-01"), "end_date": d("2026-01-31")},
+        {"campaign_id": "C2", "name": "年末", "start_date": d("2025-11-15"), "end_date": d("2026-02-28")},
+    ])
+    steps = [s for s in plan(store.con, dt.date(2025, 12, 1)) if s.name == "sales.campaign"]
+    skipped = [{"name": s.name, "reason": s.why(), "reason_zh": s.why("zh")} for s in steps]
+    assert skip_reasons(skipped, "en") == {"sales.campaign": (
+        "campaign C1 runs to 2026-01-31: judged in the month it ends; "
+        "campaign C2 runs to 2026-02-28: judged in the month it ends")}
+    zh = skip_reasons(skipped, "zh")["sales.campaign"]
+    assert "C1" in zh and "C2" in zh and "2026-02-28" in zh
+    # a reason given twice is given once; a record without reason_zh falls back to the English one
+    assert skip_reasons([{"name": "a", "reason": "x"}, {"name": "a", "reason": "x"}], "zh") == {"a": "x"}
+
+
+def test_an_optional_analysis_that_fails_is_skipped_with_its_reason_in_both_languages():
+    from crmtool.errors import AnalysisError
+    from crmtool.monthly import RunRecord, Step, _run_steps
+
+    class Runner:
+        def run(self, name, **_):
+            raise AnalysisError("too few repeat buyers to fit BG/NBD")
+
+    rec = RunRecord("0", "now", "in", "out", "db")
+    said: list[str] = []
+    done = _run_steps(Runner(), [Step("churn.alive", required=False)], dt.date(2025, 12, 31), dt.date(2025, 12, 1),
+                      rec, said.append)
+    assert done == [] and said == ["churn.alive: skipped (too few repeat buyers to fit BG/NBD)"]
+    assert skip_reasons(rec.skipped, "en") == {"churn.alive": "too few repeat buyers to fit BG/NBD"}
+    assert skip_reasons(rec.skipped, "zh") == {"churn.alive": "未能完成：too few repeat buyers to fit BG/NBD"}
+    with pytest.raises(AnalysisError, match="^grade.rfm: too few"):
+        _run_steps(Runner(), [Step("grade.rfm")], dt.date(2025, 12, 31), dt.date(2025, 12, 1), rec, said.append)
 
 
 def test_the_plan_covers_every_analysis_the_monthly_report_shows_with_options_the_runner_knows(store):
