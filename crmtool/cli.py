@@ -143,7 +143,7 @@ def load(
     strict: Annotated[bool, typer.Option("--strict", help="Any rejected row fails the load; nothing is loaded.")] = False,
 ) -> None:
     """Load export files into a table in one transaction; bad rows are kept as rejects with reasons."""
-    from crmtool.io.load import load_files
+    from crmtool.io.load import load_files, shown_value
 
     st = state(ctx)
     err = stderr_console()
@@ -164,8 +164,7 @@ def load(
         if f.rejected and not st.quiet:
             err.print(f"{f.file}: {f.rejected} rejected row(s), first ones:", highlight=False, markup=False)
             for line, column, value, reason in f.sample_rejects[:10]:
-                shown = "(empty)" if value is None else repr(value)
-                err.print(f"  {f.file} line {line}, column {column}: {shown}: {reason}", highlight=False,
+                err.print(f"  {f.file} line {line}, column {column}: {shown_value(value)}: {reason}", highlight=False,
                           markup=False)
     if result.strict_failed:
         err.print(f"strict load failed: {result.rejected} rejected row(s); nothing was loaded", highlight=False,

@@ -404,7 +404,7 @@ def _fresh_staging(out: Path) -> Path:
 
 def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say: Log,
           strict: bool = False) -> list[InboxFile]:
-    from crmtool.io.load import load_files
+    from crmtool.io.load import load_files, shown_value
 
     loaded = {sha: int(bid) for sha, bid in store.con.execute(
         "SELECT sha256, max(batch_id) FROM batches GROUP BY sha256").fetchall()}
@@ -445,7 +445,7 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
             say(f"{f.file} → {table}: {r.accepted:,} accepted, {r.rejected:,} rejected ({share:.2%}), "
                 f"{r.replaced:,} replaced")
             if share > limit:
-                first = "; ".join(f"line {line}, column {col}: {'(empty)' if v is None else repr(v)}: {why}"
+                first = "; ".join(f"line {line}, column {col}: {shown_value(v)}: {why}"
                                   for line, col, v, why in r.sample_rejects[:3])
                 bar = "--strict allows none" if strict else f"more than run.max_reject_share ({limit:.2%})"
                 raise InputError(f"{f.file}: {r.rejected:,} of {r.rows_read:,} rows rejected ({share:.2%}), {bar}; "

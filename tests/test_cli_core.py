@@ -63,6 +63,22 @@ def test_load_summary_rejects_and_status_json(tmp_path):
     assert r.exit_code == 0 and "orders from 2024-01-05 to 2024-02-01" in r.output
 
 
+def test_a_huge_rejected_cell_is_cut_in_the_message_and_kept_whole_in_the_rejects(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "A,1,2024-01-05,C1,10,吨\nB,1,2024-01-06,C1," + "9" * 200_000 + ".5.5,吨\nC,1,2024-01-07,C2,,吨\n",
+                 encoding="utf-8")
+    db = str(tmp_path / "crm.duckdb")
+    r = invoke("--db", db, "load", "orders", str(f))
+    assert r.exit_code == 0, r.output
+    assert "line 3, column 数量: '" + "9" * 60 + "'… (200,004 characters): not a number" in r.output
+    assert "line 4, column 数量: (empty): required value is empty" in r.output
+    assert len(r.output) < 1000
+    r = invoke("--db", db, "rejects", "--output", str(tmp_path / "rej.json"))
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "rej.json").read_text(encoding="utf-8"))
+    assert [len(x["value"] or "") for x in rows] == [200_004, 0]
+
+
 def test_load_strict_exits_1_and_loads_nothing(tmp_path):
     f = tmp_path / "o.csv"
     f.write_text(HEADER + "A,1,2024-01-05,C1,10,吨\nB,1,bad,C1,1,吨\n", encoding="utf-8")

@@ -111,6 +111,14 @@ class LoadResult:
                 f"{self.rejected} rejected, {self.replaced} replaced")
 
 
+def shown_value(value: str | None, limit: int = 60) -> str:
+    """A rejected cell's value as a message shows it: quoted, (empty) for none, and a long one cut
+    after ``limit`` characters with its length (the rejects table keeps the whole value)."""
+    if value is None:
+        return "(empty)"
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}… ({len(value):,} characters)"
+
+
 def resolve_table(name: str) -> Table:
     key = TABLE_ALIASES.get(name, name).lower()
     if key not in TABLES:
