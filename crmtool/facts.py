@@ -4,7 +4,7 @@
   in the base unit, gross_profit, ``is_purchase`` (quantity > 0) and ``month``.
 - ``customers_resolved`` (temp view): the archive with manager_id resolved (an archive that names the
   manager instead of giving the id is matched to managers.name).
-- ``all_customers`` (temp view): every archive customer and every customer id that has orders.
+- :func:`known_customers`: every archive customer and every customer id with orders up to a date.
 - the monthly series of the churn analyses lives in :mod:`crmtool.churn.series` (sparse: months
   with lines and the months after them that a look-back window still sees).
 - :class:`Period`: as-of date and judged month resolved from options and the store (SPEC §3).
@@ -107,6 +107,11 @@ def resolve_period(con, as_of: str | dt.date | None = None, month: str | dt.date
         as_of = parse_date(as_of)
     if isinstance(month, str):
         month = parse_month(month)
+    if as_of is not None and month is not None and month_start(month) <= as_of < month_end(month):
+        # both given: the month is judged whole (SPEC §3: a partial month is never judged), so an
+        # as-of inside it would either be ignored or cut the month short
+        raise UsageError(f"--month {month:%Y-%m} ends after --as-of {as_of}: a month is judged whole; give "
+                         f"--as-of {month_end(month)} or leave --as-of out")
     if as_of is None and month is not None:
         as_of = month_end(month)
     if as_of is None:
@@ -143,12 +148,15 @@ FROM customers c
 LEFT JOIN managers mi ON mi.manager_id = c.manager_id
 LEFT JOIN (SELECT name, min(manager_id) AS manager_id FROM managers GROUP BY name HAVING count(*) = 1) mn
   ON mi.manager_id IS NULL AND mn.name = c.manager_id;
-
-CREATE OR REPLACE TEMP VIEW all_customers AS
-SELECT customer_id FROM customers
-UNION
-SELECT DISTINCT customer_id FROM orders_resolved;
 """
+
+
+def known_customers(until: str) -> str:
+    """SQL of the customers known at the date ``until`` (a SQL expression, e.g. a parameter): every
+    archive customer and every customer id with an order line up to it. A customer id that only later
+    orders bring is not judged at an earlier month or as-of (SPEC §3: nothing past the data)."""
+    return (f"(SELECT customer_id FROM customers UNION "
+            f"SELECT DISTINCT customer_id FROM orders_resolved WHERE order_date <= {until})")
 
 
 def _customer_columns() -> str:

@@ -140,3 +140,27 @@ def test_ratio_from_config(tmp_path):
     insert(s, "orders", monthly_orders("G", "2024-01", [80, 80, 80, 45]))
     assert "G" not in as_dicts(warn_at(s, "2024-04"))
     s.close()
+
+
+def test_a_volume_just_under_the_ratio_is_a_breach_the_series_keeps_every_decimal(st):
+    # baseline (1 + 1 + 1)/3 = 1 t; December 699.96 kg = 0.69996 t < 0.70 · 1 → a breach (the series
+    # rounded to 4 decimals once, which made it 0.7000 and no breach)
+    insert(st, "orders", monthly_orders("R", "2024-09", [1, 1, 1]) + [line("R", "2024-12-10", 0.69996)]
+           + [line("Z", "2024-12-31", 1)])
+    r = as_dicts(warn_at(st, "2024-12"))["R"]
+    assert r["volume"] == pytest.approx(0.69996, abs=1e-9) and r["baseline"] == pytest.approx(1.0)
+    assert r["breach_streak"] == 1 and r["severity"] == "low"
+    # exactly 70 % is no breach
+    insert(st, "orders", [line("S", d, 1) for d in ("2024-09-10", "2024-10-10", "2024-11-10")]
+           + [line("S", "2024-12-10", 0.7)])
+    assert as_dicts(warn_at(st, "2024-12", include_all=True))["S"]["breach_streak"] == 0
+
+
+def test_all_rows_of_a_month_leave_out_customers_only_later_orders_bring(st):
+    # L's only order is in December: in October it is not known yet (SPEC §3), as churn status has it;
+    # A, in the archive without orders, is listed
+    insert(st, "customers", [{"customer_id": "A", "name": "archive only"}])
+    insert(st, "orders", monthly_orders("K", "2024-08", [5, 5, 5, 5, 5]) + [line("L", "2024-12-31", 3)])
+    oct_ = as_dicts(warn_at(st, "2024-10", include_all=True))
+    assert sorted(oct_) == ["A", "K"]
+    assert sorted(as_dicts(warn_at(st, "2024-12", include_all=True))) == ["A", "K", "L"]

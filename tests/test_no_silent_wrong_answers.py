@@ -51,6 +51,23 @@ def test_a_month_after_the_data_is_refused_unless_allowed(db):
     assert r.exit_code == 1 and "orders end 2024-12-31" in r.stderr
     r = invoke(db, "churn", "status", "--month", "2024-12")  # the last month with data is fine
     assert r.exit_code == 0, r.output
+    # a win-back period's --to (or a lone --from) after the data likewise
+    for args in (["--from", "2025-01", "--to", "2025-03"], ["--to", "2025-03"], ["--from", "2025-02"]):
+        r = invoke(db, "churn", "winback", *args)
+        assert r.exit_code == 1 and "orders end 2024-12-31; load the export for 2025-01" in r.stderr, args
+    assert invoke(db, "churn", "winback", "--to", "2025-03", "--allow-future").exit_code == 0
+    assert invoke(db, "churn", "winback", "--from", "2024-10", "--to", "2024-12").exit_code == 0
+
+
+def test_an_as_of_inside_the_given_month_is_a_usage_error_not_a_partial_month(db):
+    # orders of 2024-12 after the 15th would either count past as-of or be cut off: neither is asked for
+    for cmd in (["churn", "status"], ["churn", "warn"], ["sales", "attainment"], ["grade", "scorecard"]):
+        r = invoke(db, *cmd, "--as-of", "2024-12-15", "--month", "2024-12")
+        assert r.exit_code == 2, (cmd, r.output)
+        assert "--month 2024-12 ends after --as-of 2024-12-15: a month is judged whole" in r.stderr
+    # the month's last day, or an earlier month, is fine
+    assert invoke(db, "churn", "warn", "--as-of", "2024-12-31", "--month", "2024-12").exit_code == 0
+    assert invoke(db, "churn", "warn", "--as-of", "2024-12-15", "--month", "2024-11").exit_code == 0
 
 
 def test_a_metric_without_any_data_is_an_error_and_partial_data_is_named(db, tmp_path):

@@ -16,7 +16,7 @@ from crmtool.churn.winback import churn_winback, winback_total
 from crmtool.errors import UsageError
 from crmtool.facts import add_months, month_start, parse_month
 from crmtool.result import Result
-from crmtool.runner import Option, RunContext, register
+from crmtool.runner import Option, RunContext, check_not_future, register
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -98,6 +98,8 @@ def winback_range(rc: RunContext, first: str | None, last: str | None) -> tuple[
     if lo and not hi:
         hi = max(lo, rc.period.month)
     hi = hi or rc.period.month
+    if not rc.allow_future:  # SPEC §3: a --to (or --from) after the data is refused like --month
+        check_not_future(rc.con, None, hi)
     lo = lo or add_months(month_start(hi), -(n - 1))
     return lo, hi
 

@@ -84,7 +84,7 @@ def build_series(con, settings: Settings, last_month: dt.date, *, ratios: tuple[
         line_months AS (             -- net volume of each customer's months with lines
             SELECT customer_id,
                    CAST(extract(year FROM month) * 12 + extract(month FROM month) AS INTEGER) AS idx,
-                   CAST(sum(quantity) AS DECIMAL(38,4)) AS volume,
+                   CAST(sum(quantity) AS DECIMAL(38,6)) AS volume,
                    max(CASE WHEN is_purchase THEN 1 ELSE 0 END) = 1 AS purchased
             FROM orders_resolved
             WHERE month <= CAST(? AS DATE)
@@ -101,7 +101,7 @@ def build_series(con, settings: Settings, last_month: dt.date, *, ratios: tuple[
         monthly AS (
             SELECT customer_id, idx, volume, purchased FROM line_months
             UNION ALL
-            SELECT customer_id, idx, CAST(0 AS DECIMAL(38,4)), FALSE FROM filler
+            SELECT customer_id, idx, CAST(0 AS DECIMAL(38,6)), FALSE FROM filler
         ),
         running AS (
             SELECT m.*,

@@ -18,7 +18,7 @@ from crmtool.labels import SEVERITY_ORDER
 from crmtool.churn.series import Series, ensure_series, fetch, month_idx
 from crmtool.config import Settings
 from crmtool.errors import UsageError
-from crmtool.facts import Period
+from crmtool.facts import Period, known_customers, month_end
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -72,7 +72,7 @@ def churn_warn(con, period: Period, settings: Settings, *, include_all: bool = F
                coalesce(s.decline_streak, 0) AS decline_streak,
                {key_sql} AS key,
                cr.manager_id, cr.maintenance_level, cr.name, cr.level
-        FROM all_customers a
+        FROM {known_customers("CAST(? AS DATE)")} a
         LEFT JOIN series_m s ON s.customer_id = a.customer_id
         LEFT JOIN customers_resolved cr ON cr.customer_id = a.customer_id
     ),
@@ -95,5 +95,5 @@ def churn_warn(con, period: Period, settings: Settings, *, include_all: bool = F
              customer_id
     """
     params = [series.ratios[0] if len(series.ratios) == 1 else settings.warning.ratio, month_idx(period.month),
-              *key_params, *sev_params, period.month_label, *keep, *([manager] if manager else [])]
+              *key_params, month_end(period.month), *sev_params, period.month_label, *keep, *([manager] if manager else [])]
     return fetch(con, sql, params)

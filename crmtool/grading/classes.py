@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from crmtool.config import Settings
 from crmtool.errors import ConfigError
-from crmtool.facts import Period, add_months, install_views
+from crmtool.facts import Period, add_months, install_views, known_customers
 from crmtool import labels
 from crmtool.grading._sql import Params, label_case, query
 
@@ -46,7 +46,7 @@ class_base AS (
            CASE WHEN c.annual_demand > 0 THEN least(CAST(f.volume AS DOUBLE) / CAST(c.annual_demand AS DOUBLE), 1.0)
            END AS share_of_wallet,
            CASE WHEN cv.mean_v > 0 THEN sqrt(cv.var_v) / cv.mean_v END AS cv
-    FROM all_customers a
+    FROM {known} a
     LEFT JOIN customers_resolved c ON c.customer_id = a.customer_id
     LEFT JOIN class_facts f ON f.customer_id = a.customer_id
     LEFT JOIN class_cv cv ON cv.customer_id = a.customer_id
@@ -78,7 +78,8 @@ def classes_ctes(p: Params, period: Period, settings: Settings, months: int = 12
     whens = " ".join(f"WHEN annual_demand < {p(b)} THEN {p(i)}" for b, i in zip(cs.demand_bounds, DEMAND_IDS))
     demand_case = f"CASE WHEN annual_demand IS NULL THEN NULL {whens} ELSE {p(DEMAND_IDS[-1])} END"
     no_comp = ", ".join(p(x) for x in NO_COMPETITOR)
-    return CLASSES_CTES.format(demand_case=demand_case, no_competitor=no_comp)
+    return CLASSES_CTES.format(demand_case=demand_case, no_competitor=no_comp,
+                               known=known_customers("CAST($as_of AS DATE)"))
 
 
 def customer_classes(con, period: Period, settings: Settings, *, lang: str = "en"):
