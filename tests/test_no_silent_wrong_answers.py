@@ -198,3 +198,18 @@ def test_ids_and_numbers_never_wrap_on_a_narrow_terminal():
     for token in ("0100013115", "0100016364", "12,345.68"):
         assert token in text, (token, text)
     assert "4 more columns: baseline, breach_streak, notify, level" in text.replace("\n", " ").replace("   ", " ")
+
+
+def test_a_huge_value_is_cut_on_the_terminal_and_the_caption_says_so():
+    import pyarrow as pa
+    from rich.console import Console
+
+    from crmtool.commands.common import MAX_CELL_CHARS, _rich_table
+
+    table = pa.table({"line": [3, 4], "value": ["9" * 100_000, "short"], "reason": ["not a number", "x"]})
+    console = Console(width=100, record=True, force_terminal=False)
+    console.print(_rich_table(table, title="rejects", limit=0, width=100))
+    text = console.export_text()
+    assert text.count("9") < 2 * MAX_CELL_CHARS and "…" in text and "short" in text
+    assert len(text.splitlines()) < 20
+    assert f"values longer than {MAX_CELL_CHARS} characters cut" in text.replace("\n", " ")

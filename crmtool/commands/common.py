@@ -126,6 +126,9 @@ def _is_numeric_or_id(name: str, values: list) -> bool:
                                 for v in sample)
 
 
+MAX_CELL_CHARS = 80  # a terminal table cuts a longer value (files and pipes get it whole)
+
+
 def _rich_table(table, *, title: str, limit: int, width: int | None = None):
     """A rich table of the first ``limit`` rows: every cell escaped (names are data, never markup),
     ids and numbers never wrapped, names wrapped at most to two lines; the columns that do not fit
@@ -136,6 +139,13 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
 
     shown = table.slice(0, limit) if limit else table
     cells = {n: [_fmt(v) for v in shown.column(n).to_pylist()] for n in shown.column_names}
+    # a long text (a rejected 900 KB cell, a note) is cut for the screen: a terminal table that wraps
+    # it would fill thousands of lines
+    cut = False
+    for values in cells.values():
+        for i, c in enumerate(values):
+            if len(c) > MAX_CELL_CHARS:
+                values[i], cut = c[:MAX_CELL_CHARS - 1] + "…", True
     width = width or _stdout_console().width
     used, keep = 4, []
     for name in shown.column_names:
@@ -150,6 +160,8 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
     notes = []
     if shown.num_rows < table.num_rows:
         notes.append(f"{shown.num_rows} of {table.num_rows} rows shown (--limit 0 shows all)")
+    if cut:
+        notes.append(f"values longer than {MAX_CELL_CHARS} characters cut")
     if len(keep) < table.num_columns:
         notes.append(f"{table.num_columns - len(keep)} more columns: "
                      + ", ".join(n for n in table.column_names[len(keep):][:6])
