@@ -206,10 +206,13 @@ def test_a_huge_value_is_cut_on_the_terminal_and_the_caption_says_so():
 
     from crmtool.commands.common import MAX_CELL_CHARS, _rich_table
 
-    table = pa.table({"line": [3, 4], "value": ["9" * 100_000, "short"], "reason": ["not a number", "x"]})
+    path = "/srv/exports/" + "省公司/" * 30 + "订单_2025-12.csv"
+    table = pa.table({"file": [path, path], "line": [3, 4], "value": ["9" * 100_000, "short"],
+                      "reason": ["not a number", "x"]})
     console = Console(width=100, record=True, force_terminal=False)
     console.print(_rich_table(table, title="rejects", limit=0, width=100))
     text = console.export_text()
     assert text.count("9") < 2 * MAX_CELL_CHARS and "…" in text and "short" in text
-    assert len(text.splitlines()) < 20
+    assert len(text.splitlines()) < 30
+    assert "订单_2025-12.csv" in text.replace("\n", "").replace("│", "").replace(" ", "")  # the file name stays
     assert f"values longer than {MAX_CELL_CHARS} characters cut" in text.replace("\n", " ")

@@ -145,7 +145,9 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
     for values in cells.values():
         for i, c in enumerate(values):
             if len(c) > MAX_CELL_CHARS:
-                values[i], cut = c[:MAX_CELL_CHARS - 1] + "…", True
+                # (cut in the middle: a long path keeps its file name)
+                half = (MAX_CELL_CHARS - 1) // 2
+                values[i], cut = c[:half] + "…" + c[-(MAX_CELL_CHARS - 1 - half):], True
     width = width or _stdout_console().width
     used, keep = 4, []
     for name in shown.column_names:
