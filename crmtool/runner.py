@@ -151,6 +151,31 @@ def check_not_future(con, as_of: dt.date | None, month: dt.date | None) -> None:
                             f"{missing(as_of)} first, or pass --allow-future")
 
 
+def past_data_notice(con, period: object) -> str | None:
+    """For a result of a quarter or a year (period label 2024Q3 or 2024) whose last months start after
+    the last order date: a sentence naming them. The period is judged as asked (a quarter of the judged
+    month is the managers scorecard's default, SPEC §4.9), and those months count as months without
+    orders, which the reader must know (SPEC §3: a missing export is not a month without sales)."""
+    import re
+
+    from crmtool.facts import add_months, month_end, parse_quarter, parse_year
+
+    label = str(period or "")
+    if re.fullmatch(r"\d{4}Q[1-4]", label):
+        last_month = parse_quarter(label)[1]
+    elif re.fullmatch(r"\d{4}", label):
+        last_month = parse_year(label)[1]
+    else:
+        return None
+    last = last_order_date(con)
+    if last is None or last_month <= last:
+        return None
+    start = add_months(last_month, -11 if len(label) == 4 else -2)
+    first = max(last + dt.timedelta(days=1), start)
+    return (f"{label} runs past the data: orders end {last}, so {first} … {month_end(last_month)} counts as "
+            "a time without orders (load the exports of the whole period)")
+
+
 NAME_COLUMNS = ("name", "manager_id", "region")
 
 
@@ -250,6 +275,8 @@ class Runner:
         result.seconds = time.perf_counter() - t0
         result.name = name
         result.options = effective
+        if (note := past_data_notice(self.con, result.period)) is not None:
+            result.notices.append(note)
         if self.save and spec.save:
             self._save(result)
         return result

@@ -216,3 +216,26 @@ def test_a_huge_value_is_cut_on_the_terminal_and_the_caption_says_so():
     assert len(text.splitlines()) < 30
     assert "订单_2025-12.csv" in text.replace("\n", "").replace("│", "").replace(" ", "")  # the file name stays
     assert f"values longer than {MAX_CELL_CHARS} characters cut" in text.replace("\n", " ")
+
+
+def test_a_quarter_or_year_that_runs_past_the_data_says_which_days_count_as_without_orders(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    s = open_store(path, Settings(), wait=0)
+    insert(s, "customers", [dict(customer_id="A", name="a", manager_id="M1", expected_volume=120)])
+    insert(s, "orders", [dict(order_id=f"A{m}", order_date=d(f"2024-{m:02d}-10"), customer_code="A", quantity=10)
+                         for m in range(1, 8)] + [dict(order_id="A8", order_date=d("2024-08-15"),
+                                                       customer_code="A", quantity=10)])
+    s.close()
+    db = str(path)
+    note = "2024Q3 runs past the data: orders end 2024-08-15, so 2024-08-16 … 2024-09-30 counts as a time without orders"
+    for cmd in (["grade", "scorecard", "--quarter", "2024Q3"], ["managers", "scorecard"],
+                ["sales", "attainment", "--quarter", "2024Q3"]):
+        r = invoke(db, *cmd)
+        assert r.exit_code == 0 and note in r.stderr, (cmd, r.stderr)
+    r = invoke(db, "grade", "scorecard", "--year", "2024")
+    assert r.exit_code == 0 and "2024 runs past the data: orders end 2024-08-15, so 2024-08-16 … 2024-12-31" in r.stderr
+    # a period the data covers says nothing; one that starts after the data is refused (SPEC §3)
+    r = invoke(db, "grade", "scorecard", "--quarter", "2024Q2")
+    assert r.exit_code == 0 and "runs past the data" not in r.stderr
+    r = invoke(db, "grade", "scorecard", "--quarter", "2024Q4")
+    assert r.exit_code == 1 and "orders end 2024-08-15" in r.stderr
