@@ -475,6 +475,10 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "skip.no_freight": ("no freight bills in {month}", "{month} 没有运费单据"),
     "skip.campaign_running": ("campaign {campaign} runs to {end}: judged in the month it ends",
                               "活动 {campaign} 持续到 {end}：在其结束的月份评价"),
+    # a quarter or year judged past the last order date (crmtool.runner.past_data)
+    "note.past_data": ("{period} runs past the data: orders end {orders_end}, so {from} … {to} counts as a time "
+                       "without orders (load the exports of the whole period)",
+                       "{period} 超出已导入的数据：订单截至 {orders_end}，{from} 至 {to} 按无订单计算（请导入整个期间的订单）"),
     # an optional analysis that could not run (the error's own sentence, in English, follows)
     "skip.failed": ("{reason}", "未能完成：{reason}"),
     "chart.lorenz": ("Lorenz curve (ABC)", "洛伦兹曲线（ABC分类）"),

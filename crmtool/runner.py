@@ -151,11 +151,11 @@ def check_not_future(con, as_of: dt.date | None, month: dt.date | None) -> None:
                             f"{missing(as_of)} first, or pass --allow-future")
 
 
-def past_data_notice(con, period: object) -> str | None:
-    """For a result of a quarter or a year (period label 2024Q3 or 2024) whose last months start after
-    the last order date: a sentence naming them. The period is judged as asked (a quarter of the judged
-    month is the managers scorecard's default, SPEC §4.9), and those months count as months without
-    orders, which the reader must know (SPEC §3: a missing export is not a month without sales)."""
+def past_data(con, period: object) -> dict[str, str] | None:
+    """For a result of a quarter or a year (period label 2024Q3 or 2024) whose last month starts after
+    the last order date: {"period", "orders_end", "from", "to"}, the days that count as without orders.
+    The period is judged as asked (the quarter of the judged month is the managers scorecard's default,
+    SPEC §4.9), but the reader must know (SPEC §3: a missing export is not a time without sales)."""
     import re
 
     from crmtool.facts import add_months, month_end, parse_quarter, parse_year
@@ -170,10 +170,14 @@ def past_data_notice(con, period: object) -> str | None:
     last = last_order_date(con)
     if last is None or last_month <= last:
         return None
-    start = add_months(last_month, -11 if len(label) == 4 else -2)
-    first = max(last + dt.timedelta(days=1), start)
-    return (f"{label} runs past the data: orders end {last}, so {first} … {month_end(last_month)} counts as "
-            "a time without orders (load the exports of the whole period)")
+    first = max(last + dt.timedelta(days=1), add_months(last_month, -11 if len(label) == 4 else -2))
+    return {"period": label, "orders_end": str(last), "from": str(first), "to": str(month_end(last_month))}
+
+
+def past_data_text(gap: dict[str, str], lang: str = "en") -> str:
+    from crmtool.labels import report_text
+
+    return report_text("note.past_data", lang, **gap)
 
 
 NAME_COLUMNS = ("name", "manager_id", "region")
@@ -275,8 +279,9 @@ class Runner:
         result.seconds = time.perf_counter() - t0
         result.name = name
         result.options = effective
-        if (note := past_data_notice(self.con, result.period)) is not None:
-            result.notices.append(note)
+        if (gap := past_data(self.con, result.period)) is not None:
+            result.summary["runs_past_data"] = gap  # the reports say it too, in their language
+            result.notices.append(past_data_text(gap))
         if self.save and spec.save:
             self._save(result)
         return result

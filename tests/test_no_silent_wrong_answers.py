@@ -234,6 +234,12 @@ def test_a_quarter_or_year_that_runs_past_the_data_says_which_days_count_as_with
         assert r.exit_code == 0 and note in r.stderr, (cmd, r.stderr)
     r = invoke(db, "grade", "scorecard", "--year", "2024")
     assert r.exit_code == 0 and "2024 runs past the data: orders end 2024-08-15, so 2024-08-16 … 2024-12-31" in r.stderr
+    # the managers report says it too, in its language
+    for lang, text in (("en", note), ("zh", "2024Q3 超出已导入的数据：订单截至 2024-08-15，2024-08-16 至 2024-09-30 按无订单计算")):
+        out = tmp_path / f"managers.{lang}.html"
+        r = invoke(db, "--lang", lang, "report", "managers", "--format", "html", "-o", str(out))
+        assert r.exit_code == 0, r.output
+        assert text in out.read_text(encoding="utf-8"), lang
     # a period the data covers says nothing; one that starts after the data is refused (SPEC §3)
     r = invoke(db, "grade", "scorecard", "--quarter", "2024Q2")
     assert r.exit_code == 0 and "runs past the data" not in r.stderr
