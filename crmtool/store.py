@@ -154,9 +154,17 @@ def temporarily(con: "duckdb.DuckDBPyConnection", name: str, value: object,
         changed = False
     try:
         yield
-    finally:
+    except BaseException:
+        # the block failed: restore if the connection still can, but never hide the block's error
+        # behind the restore's ("Current transaction is aborted")
         if changed:
-            con.execute(f"SET {name} = ?", [before])
+            try:
+                con.execute(f"SET {name} = ?", [before])
+            except duckdb.Error:
+                pass
+        raise
+    if changed:
+        con.execute(f"SET {name} = ?", [before])
 
 
 def _configure(con: "duckdb.DuckDBPyConnection", path: Path, settings: Settings, read_only: bool) -> None:

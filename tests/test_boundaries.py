@@ -106,6 +106,23 @@ def test_currency_marks_and_thousands_separators_are_stripped(store, tmp_path):
                    ("Y2", Decimal("1000.00"), Decimal("600.00"), Decimal("400.00"))]
 
 
+def test_a_huge_quantity_is_a_reject_or_a_total_row_never_an_error(store, tmp_path):
+    # the largest quantity DECIMAL(18,6) holds is 999,999,999,999.999999 t; converting 10^8 t by the factor
+    # 1000 once overflowed DECIMAL(18) inside the stage and failed the whole load, 合计 rows (skipped) included
+    from crmtool.io.load import load_files
+
+    f = tmp_path / "orders.csv"
+    f.write_text("凭证号,行号,过账日期,客户编码,数量,单位\n"
+                 "X1,1,2025-01-31,C1,181710105.838,吨\n"      # 1.8·10^8 t: fits
+                 "X2,1,2025-01-31,C1,1000000000000,吨\n"      # 10^12: does not fit, a reject
+                 "X3,1,2025-01-31,C1,999999999999000,kg\n"    # 10^15 kg = 10^12 t: likewise
+                 "合计,,,,181710105.838,\n", encoding="utf-8")  # the file's total: no data
+    res = load_files(store, "orders", [f])
+    assert (res.accepted, res.rejected) == (1, 2)
+    assert store.con.execute("SELECT quantity FROM orders").fetchall() == [(Decimal("181710105.838000"),)]
+    assert sorted(r[0] for r in store.con.execute("SELECT line FROM rejects").fetchall()) == [3, 4]
+
+
 def test_loading_a_file_again_replaces_its_rejects(store, tmp_path):
     # SPEC §1: a second load of a file with the same name and table replaces the rejects the first recorded,
     # so each bad row is counted once

@@ -86,3 +86,19 @@ def test_grading_never_imports_pandas(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip().splitlines()[-1] == "False"
     assert "customer_id" in out.stdout  # the table was printed
+
+
+def test_a_failed_block_keeps_its_own_error_when_the_setting_cannot_be_restored(store):
+    # inside an aborted transaction even SET fails; the restore must not hide the error that aborted it
+    import duckdb
+
+    from crmtool.store import temporarily
+
+    con = store.con
+    con.execute("CREATE TEMP TABLE t (x DECIMAL(4,0))")
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(duckdb.Error) as got:
+        with temporarily(con, "preserve_insertion_order", False):
+            con.execute("INSERT INTO t SELECT CAST(12345 AS DECIMAL(5,0)) * 1")  # out of range for DECIMAL(4)
+    con.execute("ROLLBACK")
+    assert "aborted" not in str(got.value).lower(), got.value

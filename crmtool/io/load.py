@@ -398,10 +398,13 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_unit_id(x)": f"CASE lower(x) {unit_whens} ELSE NULL END",
         "crm_unit_kind(u)": f"CASE u {kind_whens} ELSE NULL END",
         "crm_unit_factor(u)": f"CASE u {factor_whens} ELSE NULL END",
+        # (the product in DECIMAL(38): 10^8 t times a factor 1000 overflows DECIMAL(18) — a 合计 row's
+        # total, say — where a conversion that does not fit must be a reject, not an error)
         "crm_tons(qty, kind, factor, density)": (
-            f"TRY_CAST(CASE WHEN kind = '{bkind}' THEN qty * factor / {bfactor} "
-            f"WHEN kind = 'volume' THEN qty * factor * density / {bfactor} "
-            f"WHEN kind = 'mass' THEN qty * factor / density / {bfactor} END AS {SQL_TYPES[NUMBER]})"),
+            f"TRY_CAST(CASE WHEN kind = '{bkind}' THEN CAST(qty AS DECIMAL(38,6)) * factor / {bfactor} "
+            f"WHEN kind = 'volume' THEN CAST(qty AS DECIMAL(38,6)) * factor * density / {bfactor} "
+            f"WHEN kind = 'mass' THEN CAST(qty AS DECIMAL(38,6)) * factor / density / {bfactor} END "
+            f"AS {SQL_TYPES[NUMBER]})"),
     }
 
 
