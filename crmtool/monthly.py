@@ -315,7 +315,7 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
     staging: Path | None = None
     committed = False
     out_usable = False  # run.json goes into --out only once --out is known to be a folder outside the inbox
-    failure: CrmtoolError | None = None
+    failure: Exception | None = None
     try:
         _check_args(inbox_p, formats, languages, out_p)
         out_usable = True
@@ -356,6 +356,8 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
         raise
     except BaseException as exc:  # a bug or an interrupt: still leave a record of it, then let it through
         rec.exit_status, rec.error = 1, f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, Exception):
+            failure = exc
         raise
     finally:
         if not committed:  # nothing this run loaded is in the store
@@ -368,7 +370,10 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
         if out_usable:
             _write_record(rec, out_p)
         if failure is not None:  # where the record of the failed run is, for the caller to print
-            failure.run_json = rec.run_json
+            try:
+                failure.run_json = rec.run_json
+            except AttributeError:  # an exception type that takes no attributes
+                pass
 
 
 # test seam: called inside the run's transaction after the reports are written, just before COMMIT

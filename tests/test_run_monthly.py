@@ -448,3 +448,29 @@ def test_the_monthly_job_loads_every_sheet_of_a_workbook_that_fits(tmp_path):
     orders = next(f for f in run["inputs"] if f["table"] == "orders")
     assert (orders["accepted"], orders["rejected"]) == (21, 0)
     assert status_json(db, tmp_path)["tables"]["orders"] == 21
+
+
+def test_a_bug_inside_the_run_still_gives_the_record_and_timestamped_lines(tmp_path, sample_exports, monkeypatch):
+    import re
+
+    from typer.testing import CliRunner
+
+    import crmtool.monthly as monthly
+    from crmtool.cli import app
+
+    inbox, db, out = with_managers_loaded(sample_exports, tmp_path)
+
+    def boom() -> None:
+        raise RuntimeError("boom inside the transaction")
+
+    monkeypatch.setattr(monthly, "_before_commit", boom)
+    monkeypatch.chdir(tmp_path)
+    r = CliRunner().invoke(app, ["--db", str(db), "run", "monthly", "--no-reports", "--inbox", str(inbox),
+                                 "--out", str(out)])
+    assert r.exit_code == 1
+    record = Path(r.stdout.strip())
+    assert record.name == "run.json" and json.loads(record.read_text(encoding="utf-8"))["exit_status"] == 1
+    lines = r.stderr.strip().splitlines()
+    assert lines[-2].endswith("internal error: RuntimeError: boom inside the transaction")
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ", line) for line in lines[-3:]), lines[-3:]
+    assert status_json(db, tmp_path)["tables"]["orders"] == 0  # rolled back

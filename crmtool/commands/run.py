@@ -72,6 +72,16 @@ def monthly(
                 _line(f"the failed run is recorded in {record}")
         _line(f"error: {exc}")
         raise typer.Exit(exc.exit_code) from None
+    except Exception as exc:  # a bug: the same record and timestamped lines cron keeps, then exit 1
+        if st.debug:
+            raise
+        record = getattr(exc, "run_json", None)
+        if record:
+            typer.echo(record)
+            _line(f"the failed run is recorded in {record}")
+        _line(f"internal error: {type(exc).__name__}: {exc}")
+        _line("rerun with --debug for the traceback and report it")
+        raise typer.Exit(1) from None
     if not quiet:
         loaded = sum(1 for f in rec.inputs if f["status"] == "loaded")
         _line(f"done: month {rec.month}, {loaded} file(s) loaded, {len(rec.analyses)} analyses, "
