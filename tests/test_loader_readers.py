@@ -437,4 +437,17 @@ def test_a_workbook_with_one_sheet_a_month_loads_every_sheet_that_fits(store, tm
     # loading it again replaces each sheet's rows and rejects; --sheet still loads one sheet
     r = load_files(store, "orders", [tmp_path / "销售明细.xlsx"])
     assert (r.accepted, r.rejected, r.replaced) == (2, 1, 2) and q(store, "SELECT count(*) FROM rejects") == [(1,)]
-    assert load_files(store, "orders", [tmp_path / "销售明细.xlsx"], sheet="2025-01").files[0].sheet is None
+    # --sheet loads one sheet, recorded as path#sheet too: February corrected and loaded alone replaces
+    # its own reject (a user trial found it kept, under the name the all-sheets load gave it)
+    assert load_files(store, "orders", [tmp_path / "销售明细.xlsx"], sheet="2025-01").files[0].sheet == "2025-01"
+    from crmtool.io.catalog import list_rejects  # the workbook's name finds the rejects of its sheets
+
+    for name in ("销售明细.xlsx", path, path + "#2025-02"):
+        assert list_rejects(store.con, file=name).column("line").to_pylist() == [3], name
+    assert list_rejects(store.con, file="销售明细.xlsx#2025-01").num_rows == 0
+    feb["B3"] = dt.date(2025, 2, 6)  # the date of order B2, row 3
+    wb.save(tmp_path / "销售明细.xlsx")
+    r = load_files(store, "orders", [tmp_path / "销售明细.xlsx"], sheet="2025-02")
+    assert (r.files[0].sheet, r.accepted, r.rejected) == ("2025-02", 2, 0)
+    assert q(store, "SELECT count(*) FROM rejects") == [(0,)]
+    assert q(store, "SELECT file FROM batches ORDER BY batch_id DESC LIMIT 1") == [(path + "#2025-02",)]

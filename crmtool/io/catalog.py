@@ -45,8 +45,11 @@ def list_rejects(con: "duckdb.DuckDBPyConnection", *, file: str | None = None, r
     part of the reason, case-insensitively."""
     where, params = [], []
     if file:
-        where.append("(r.file = ? OR r.file = ? OR regexp_extract(r.file, '[^/\\\\]+$') = ?)")
-        params += [file, str(Path(file).resolve()), file]
+        # (a workbook's sheet is recorded as path#sheet: the workbook's name finds every sheet of it)
+        base = "regexp_replace(r.file, '#[^#/\\\\]*$', '')"
+        where.append(f"(r.file = ? OR r.file = ? OR regexp_extract(r.file, '[^/\\\\]+$') = ? OR {base} = ? "
+                     f"OR regexp_extract({base}, '[^/\\\\]+$') = ?)")
+        params += [file, str(Path(file).resolve()), file, str(Path(file).resolve()), file]
     if reason:
         where.append("r.reason ILIKE '%' || ? || '%'")
         params.append(reason)

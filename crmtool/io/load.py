@@ -956,6 +956,10 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
     if progress:
         progress(f"reading {path.name}", step, total)
     src, hm = _read(con, table, path, sheet, settings, prepared)
+    if part is None and src.encoding.startswith("xlsx:") and len(xlsx_sheet_names(path)) > 1:
+        # one sheet of a workbook with several: recorded as path#sheet whichever way it was chosen
+        # (--sheet, or the one sheet that fits), so a later load of that sheet replaces its rejects
+        part = src.encoding[len("xlsx:"):]
     try:
         if src.register:
             src.register(con)
