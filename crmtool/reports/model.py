@@ -608,7 +608,8 @@ def build_document(kind: str, results: Mapping[str, "Result"], *, lang: str, met
     facts = _facts(b, meta)
     notes = []
     for name, reason in (meta.get("skipped") or {}).items():
-        notes.append(f"{b.title_of(name)}: {reason}")
+        sep = "：" if lang == "zh" else ": "
+        notes.append(f"{b.title_of(name)} — {L.report_text('not_shown', lang)}{sep}{reason}")
     for name, r in results.items():  # a quarter or year judged past the data says so (crmtool.runner.past_data)
         gap = (r.summary or {}).get("runs_past_data")
         if gap:
