@@ -124,6 +124,20 @@ def test_customer_page_masks_the_phone_and_says_when_history_is_short(report_sto
     assert a.count("<svg") == 1 and "Monthly volume by category" in a
 
 
+def test_the_customer_type_reads_in_the_page_language(report_store, tmp_path):  # noqa: F811
+    import shutil
+
+    db, formula_id, _ = report_store
+    shutil.copy(db, tmp_path / "copy.duckdb")  # the shared store stays as the other tests know it
+    with open_store(tmp_path / "copy.duckdb", Settings()) as store:
+        store.con.execute("UPDATE customers SET customer_type = 'distribution' WHERE customer_id = ?", [formula_id])
+        zh = reports.customer_page(store, formula_id, fmt="html", lang="zh", path=tmp_path / "zh.html")
+        en = reports.customer_page(store, formula_id, fmt="html", lang="en", path=tmp_path / "en.html")
+    assert "<td>分销</td>" in zh.read_text(encoding="utf-8").replace(" ", "")
+    assert "distribution" not in zh.read_text(encoding="utf-8").split("<body")[1].split("<script")[0]
+    assert "distribution" in en.read_text(encoding="utf-8")
+
+
 def test_cli_writes_each_kind(report_store, tmp_path):  # noqa: F811
     db, formula_id, _ = report_store
     runner = CliRunner()

@@ -10,6 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from crmtool import labels as L
+from crmtool.io.schema import CUSTOMER_TYPES
 from crmtool.reports.model import (DATE, INT, PLAIN, SCORE1, TEXT, TONS, Chart, Column, Document, Section,
                                    Series, TableBlock, freshness, table_block)
 
@@ -96,6 +97,8 @@ def build_customer_document(store: "Store", customer_id: str, *, lang: str, sett
             value = mask_phone(value)
         if key == "level":
             value = levels.get(value, value)
+        if key == "customer_type" and value in CUSTOMER_TYPES:  # the stored id, in the page's language
+            value = CUSTOMER_TYPES[value][0] if lang == "zh" else value
         if key == "manager_id" and manager_name:
             value = f"{value} {manager_name}"
         items.append((_label(key, lang), _text(value)))
