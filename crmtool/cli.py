@@ -195,8 +195,9 @@ def status(
     lines = [f"store {info['db']} (schema {info['schema_version']})", "tables:"]
     lines += [f"  {name:<10} {n:>10,}" for name, n in info["tables"].items()]
     o = info["orders"]
-    lines.append(f"orders from {o['first_date']} to {o['last_date']}, {o['return_lines']:,} return lines")
-    lines.append("recent batches:")
+    lines.append(f"orders from {o['first_date']} to {o['last_date']}, {o['return_lines']:,} return lines"
+                 if o["first_date"] else "orders: none loaded yet (crmtool load orders FILE)")
+    lines.append("recent batches:" if info["recent_batches"] else "recent batches: none")
     lines += [f"  #{b['batch_id']} {b['loaded_at']} {b['table']:<9} {b['accepted']:>8,} accepted "
               f"{b['rejected']:>6,} rejected {b['replaced']:>8,} replaced  {b['file']}" for b in info["recent_batches"]]
     lines.append("rejects by reason:" if info["rejects_by_reason"] else "rejects: none")

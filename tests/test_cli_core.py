@@ -98,6 +98,14 @@ def test_usage_errors_exit_2(tmp_path):
     assert r.exit_code == 1 and "no such file" in r.output
 
 
+def test_status_of_an_empty_store_says_nothing_is_loaded(tmp_path):
+    db = str(tmp_path / "crm.duckdb")
+    assert invoke("--db", db, "init").exit_code == 0
+    r = invoke("--db", db, "status")
+    assert r.exit_code == 0
+    assert "orders: none loaded yet" in r.output and "recent batches: none" in r.output and "None" not in r.output
+
+
 def test_status_without_store_is_a_clear_error(tmp_path):
     r = invoke("--db", str(tmp_path / "none.duckdb"), "status")
     assert r.exit_code == 1 and "crmtool init" in r.output
