@@ -55,8 +55,10 @@ def test_prepared_ahead_equals_one_file_at_a_time(store, tmp_path, monkeypatch):
     assert ahead[1] == [(2, 0, 0, []), (1, 1, 0, [(5, "过账日期", "bad", "not a date")]), (1, 0, 1, [])]
 
 
-def test_a_bad_later_file_fails_at_its_turn_and_leaves_no_temporary_file(store, tmp_path):
-    tmp = Path(tempfile.gettempdir())
+def test_a_bad_later_file_fails_at_its_turn_and_leaves_no_temporary_file(store, tmp_path, monkeypatch):
+    tmp = tmp_path / "tmp"  # a temporary folder of its own: another crmtool on the machine makes files too
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     before = set(glob.glob(str(tmp / "crmtool-*.csv")))
     good = write(tmp_path / "good.csv", H + "A,1,2024-01-05,C1,1,10\n")
     gbk = write(tmp_path / "gbk.csv", H + "B,1,2024-01-05,客户甲,1,10\n", "gb18030")  # transcoded ahead
