@@ -451,3 +451,20 @@ def test_a_workbook_with_one_sheet_a_month_loads_every_sheet_that_fits(store, tm
     assert (r.files[0].sheet, r.accepted, r.rejected) == ("2025-02", 2, 0)
     assert q(store, "SELECT count(*) FROM rejects") == [(0,)]
     assert q(store, "SELECT file FROM batches ORDER BY batch_id DESC LIMIT 1") == [(path + "#2025-02",)]
+
+
+def test_nul_and_ctrl_z_bytes_are_dropped_from_cells_and_a_last_line_of_them_is_no_row(store, tmp_path):
+    # a NUL inside a key made 'A2\0' a second order A2, and a Ctrl-Z (the DOS end-of-file mark) after the
+    # last cell a second customer C1\x1a; a last line of Ctrl-Z alone was a reject at line 5
+    f = tmp_path / "ctl.csv"
+    f.write_bytes("订单号,行号,订单日期,客户编码,数量,金额\n".encode() + b"A1,1,2024-01-05,C1,10,100\n"
+                  b"A2\x00,1,2024-01-06,C2,20,200\nA3,1,2024-01-07,C1\x1a,30,300\n\x1a")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (3, 0)
+    clean = tmp_path / "clean.csv"
+    clean.write_text("订单号,行号,订单日期,客户编码,数量,金额\nA1,1,2024-01-05,C1,10,100\n"
+                     "A2,1,2024-01-06,C2,20,200\nA3,1,2024-01-07,C1,30,300\n", encoding="utf-8")
+    r = load_files(store, "orders", [clean])
+    assert (r.accepted, r.rejected, r.replaced) == (3, 0, 3)  # the same three orders, not three more
+    assert q(store, "SELECT order_id, customer_code, quantity FROM orders ORDER BY 1") == [
+        ("A1", "C1", Decimal("10")), ("A2", "C2", Decimal("20")), ("A3", "C1", Decimal("30"))]

@@ -333,6 +333,9 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # text stage)
         "crm_nothing(t)": f"CASE WHEN strlen(t) > 4 THEN t WHEN {placeholders} THEN NULL ELSE t END",
         "crm_text(x)": "crm_nothing(crm_trim(x))",
+        # a cell of a file with NUL or Ctrl-Z bytes (NUL padding, the DOS end-of-file mark 0x1A): the
+        # control characters go before the trim, so 'A2\0' is the key A2 and a last line of them is empty
+        "crm_trim_ctl(x)": "crm_trim(regexp_replace(x, '[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F]', '', 'g'))",
         # SAP's trailing minus (123.00-) and accounting brackets (12) are negative
         "crm_signed(s)": "CASE WHEN s LIKE '%-' THEN '-' || rtrim(s, '-') "
                          "WHEN s LIKE '(%)' THEN '-' || trim(s, '()') ELSE s END",
@@ -473,7 +476,8 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     keep = [q(src.line_column)] if src.line_column else []
     named = [i for i, h in enumerate(hm.headers[:w]) if h]
     last = named[-1] if named else w - 1  # cells right of the last header: trimmed only where read
-    trimmed = keep + [f"v{i}" if i in src.values else f"crm_trim(c{i}) AS t{i}" if i <= last else f"c{i}"
+    trim = "crm_trim_ctl" if src.control else "crm_trim"
+    trimmed = keep + [f"v{i}" if i in src.values else f"{trim}(c{i}) AS t{i}" if i <= last else f"c{i}"
                       for i in range(w)]
     if src.multiline:
         nl = " + ".join(f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(w))
@@ -481,7 +485,7 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     cells_sql = f"SELECT {', '.join(trimmed)} FROM {src.relation}"
 
     def text(i: int) -> str:
-        return f"({src.cell(i)})" if i in src.values else f"t{i}" if i <= last else f"crm_trim(c{i})"
+        return f"({src.cell(i)})" if i in src.values else f"t{i}" if i <= last else f"{trim}(c{i})"
     cells = [f"nullif({text(i)}, '')" for i in range(w)]
     # the first non-empty cell: a CASE, not coalesce(cells), which computes every cell's text on every
     # row (a quarter of the stage of a Parquet file, whose numbers and dates are printed to be compared)

@@ -62,6 +62,7 @@ class Source:
     line_offset: int = 1  # without a line column and without a line map: line = rowid + offset
     blank_keys: list[tuple[int, int]] = field(default_factory=list)  # (non-empty lines before, empty count)
     multiline: bool = False  # some quoted field spans lines: count the breaks inside the records
+    control: bool = False  # the file holds NUL or Ctrl-Z bytes (padding, a DOS end-of-file mark): cells drop them
     sha256: str = ""
     register: Callable | None = None  # called with the connection before the relation is scanned
     # Parquet: columns whose typed values are given as v<i> instead of text c<i> (position -> value
@@ -106,11 +107,14 @@ class _Scan:
         self.carry = b""
         self.blanks: list[int] = []
         self.multiline = False
+        self.control = False  # a NUL or Ctrl-Z byte somewhere (memchr over each chunk: next to no cost)
         self.in_quote = False
         self.quote_line = 0  # the line on which the field open at the end of the lines so far opened
         self._marks = re.compile(b'["' + re.escape(delim.encode()) + b"]")
 
     def feed(self, chunk: bytes) -> None:
+        if not self.control and (b"\x00" in chunk or b"\x1a" in chunk):
+            self.control = True
         nl = chunk.find(b"\n")
         if nl < 0:
             self.since_nl += len(chunk)
@@ -184,6 +188,9 @@ class _Scan:
                 start = pos + 1
             j += 1
         return in_quote
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _blank_keys(blanks: list[int]) -> list[tuple[int, int]]:
@@ -369,6 +376,8 @@ def read_csv(path: Path, con, prepared: Prepared | None = None) -> Source:
             head_rows = con.execute(f"SELECT * FROM {head_relation} LIMIT {HEAD_ROWS}", [str(target)]).fetchall()
         except duckdb.Error as exc:
             raise csv_error(path, exc) from None
+        if scan.control:  # the same characters the stage drops (crm_trim_ctl): the head reads as the body
+            head_rows = [[_CONTROL.sub("", c) if c else c for c in row] for row in head_rows]
         head = [[c if c is not None and c.strip() != "" else None for c in row] for row in head_rows]
         keys = _blank_keys(scan.blanks)
         bkeys = [k for k, _ in keys]
@@ -380,7 +389,8 @@ def read_csv(path: Path, con, prepared: Prepared | None = None) -> Source:
             if scan.multiline:
                 before += sum(c.count("\n") for c in row if c)
         return Source(path, codec, relation, [str(target)], width, head, list(range(len(head))), lines,
-                      blank_keys=keys, multiline=scan.multiline, sha256=prep.sha256, temp_files=temp)
+                      blank_keys=keys, multiline=scan.multiline, sha256=prep.sha256, temp_files=temp,
+                      control=scan.control)
     except BaseException:
         for p in temp:
             p.unlink(missing_ok=True)
