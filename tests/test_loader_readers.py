@@ -468,3 +468,21 @@ def test_nul_and_ctrl_z_bytes_are_dropped_from_cells_and_a_last_line_of_them_is_
     assert (r.accepted, r.rejected, r.replaced) == (3, 0, 3)  # the same three orders, not three more
     assert q(store, "SELECT order_id, customer_code, quantity FROM orders ORDER BY 1") == [
         ("A1", "C1", Decimal("10")), ("A2", "C2", Decimal("20")), ("A3", "C1", Decimal("30"))]
+
+
+def test_a_score_cell_formatted_as_a_percent_reads_as_excel_shows_it(store, tmp_path):
+    # 0.85 in a 0% cell is shown as 85%: a fit score of 85, as the text '85%' is (it was read as 0.85)
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["客户编码", "客户名称", "定位匹配", "能力匹配", "口碑", "价值观匹配"])
+    ws.append(["C1", "甲", 0.85, "85%", 1, 0.625])
+    ws["C2"].number_format, ws["E2"].number_format, ws["F2"].number_format = "0%", "0%", '0.0"分"%'
+    ws.append(["C2", "乙", 70, None, 0.5, None])
+    ws["E3"].number_format = "0.00%"
+    wb.save(tmp_path / "c.xlsx")
+    r = load_files(store, "customers", [tmp_path / "c.xlsx"])
+    assert (r.accepted, r.rejected) == (2, 0)
+    assert q(store, "SELECT customer_id, positioning_fit, capability_fit, reputation, values_fit FROM customers "
+                    "ORDER BY 1") == [("C1", 85.0, 85.0, 100.0, 62.5), ("C2", 70.0, None, 50.0, None)]

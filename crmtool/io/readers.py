@@ -18,6 +18,7 @@ import bisect
 import codecs
 import csv
 import datetime as dt
+import decimal
 import hashlib
 import io
 import os
@@ -493,24 +494,33 @@ def _sheet_part(z, name: str) -> str | None:
     return target.lstrip("/") if target.startswith("/") else "xl/" + target
 
 
-def _zero_pad_styles(z) -> dict[bytes, int]:
-    """Style index -> width, for the cell styles whose number format is only zeros (000000)."""
+def _number_styles(z) -> tuple[dict[bytes, int], set[bytes]]:
+    """(style index -> width for the cell styles whose number format is only zeros (000000), the style
+    indexes whose number format is a percent: 0%, 0.00% or a format of one's own with % outside quotes)."""
     import xml.etree.ElementTree as ET
 
     try:
         styles = ET.fromstring(z.read("xl/styles.xml"))
     except (KeyError, ET.ParseError):
-        return {}
-    widths = {}
+        return {}, set()
+    widths, percent = {}, {"9", "10"}  # Excel's built-in 0% and 0.00%
     for fmt in styles.iter(f"{{{_NS['m']}}}numFmt"):
-        code = (fmt.get("formatCode") or "").replace('"', "").replace("\\", "")
+        raw = fmt.get("formatCode") or ""
+        code = raw.replace('"', "").replace("\\", "")
         if len(code) > 1 and set(code) == {"0"}:
             widths[fmt.get("numFmtId")] = len(code)
+        if "%" in re.sub(r'"[^"]*"|\\.', "", raw):
+            percent.add(fmt.get("numFmtId"))
     xfs = styles.find(f"{{{_NS['m']}}}cellXfs")
-    if not widths or xfs is None:
-        return {}
-    return {str(i).encode(): widths[xf.get("numFmtId")] for i, xf in enumerate(xfs.iter(f"{{{_NS['m']}}}xf"))
-            if xf.get("numFmtId") in widths}
+    if xfs is None:
+        return {}, set()
+    pads, percents = {}, set()
+    for i, xf in enumerate(xfs.iter(f"{{{_NS['m']}}}xf")):
+        if xf.get("numFmtId") in widths:
+            pads[str(i).encode()] = widths[xf.get("numFmtId")]
+        elif xf.get("numFmtId") in percent:
+            percents.add(str(i).encode())
+    return pads, percents
 
 
 def xlsx_cell_texts(path: Path, sheet: str) -> dict[tuple[int, int], str]:
@@ -525,7 +535,7 @@ def xlsx_cell_texts(path: Path, sheet: str) -> dict[tuple[int, int], str]:
         part = _sheet_part(z, sheet)
         if part is None or part not in z.namelist():
             return out
-        pads = _zero_pad_styles(z)
+        pads, percents = _number_styles(z)
         with z.open(part) as f:
             carry = b""
             marks: list[bytes] = []
@@ -536,10 +546,10 @@ def xlsx_cell_texts(path: Path, sheet: str) -> dict[tuple[int, int], str]:
                     m = re.search(rb"<(\w+:)?worksheet\b", buf)
                     ns = m.group(1) or b"" if m else b""
                     marks = [b't="e"', b"</" + ns + b"f></" + ns + b"c>", b"/></" + ns + b"c>",
-                             *(b' s="' + k + b'"' for k in pads)]
+                             *(b' s="' + k + b'"' for k in (*pads, *percents))]
                 cut = len(buf) if not chunk else _last_row_end(buf)
                 if any(buf.find(m, 0, cut) >= 0 for m in marks):
-                    _scan_cells(path, sheet, buf[:cut], pads, out)
+                    _scan_cells(path, sheet, buf[:cut], pads, percents, out)
                 carry = buf[cut:]
                 if not chunk:
                     break
@@ -555,7 +565,8 @@ def _last_row_end(buf: bytes) -> int:
     return ends[-1].end() if ends else 0
 
 
-def _scan_cells(path: Path, sheet: str, body: bytes, pads: dict[bytes, int], out: dict) -> None:
+def _scan_cells(path: Path, sheet: str, body: bytes, pads: dict[bytes, int], percents: set[bytes],
+                out: dict) -> None:
     for cell in _CELL.finditer(body):
         attrs = dict(_ATTR.findall(cell.group(1)))
         inner = cell.group(2) or b""
@@ -568,6 +579,12 @@ def _scan_cells(path: Path, sheet: str, body: bytes, pads: dict[bytes, int], out
             text = "=" + (_xml_text(formula.group(1)) if formula.group(1) else "…")
         elif kind == b"n" and value and attrs.get(b"s") in pads and value.isdigit():
             text = value.decode().zfill(pads[attrs[b"s"]])
+        elif kind == b"n" and value and attrs.get(b"s") in percents:
+            # 0.85 shown as 85%: the text the reader sees (a score of 85, not 0.85)
+            try:
+                text = format((decimal.Decimal(value.decode()) * 100).normalize(), "f") + "%"
+            except decimal.InvalidOperation:
+                continue
         else:
             continue
         where = _ADDRESS.fullmatch(attrs.get(b"r", b""))
