@@ -395,10 +395,10 @@ def test_sheet_xml_scan_tells_a_formula_that_gave_empty_from_one_never_calculate
            b'<c r="D2"><f t="shared" si="0"/></c>'                             # never calculated
            b'<c r="AB2" t="e"><v>#N/A</v></c><c r="C2" s="7"><v>12</v></c></row>')
     out: dict = {}
-    _scan_cells(Path("w.xlsx"), "S", xml, {b"7": 5}, out)
+    _scan_cells(Path("w.xlsx"), "S", xml, {b"7": 5}, set(), out)
     assert out == {(2, 3): "=…", (2, 27): "#N/A", (2, 2): "00012"}
     with pytest.raises(InputError, match="no cell address"):
-        _scan_cells(Path("w.xlsx"), "S", b'<row><c t="e"><v>#REF!</v></c></row>', {}, {})
+        _scan_cells(Path("w.xlsx"), "S", b'<row><c t="e"><v>#REF!</v></c></row>', {}, set(), {})
 
 
 def test_a_read_only_open_of_an_older_store_names_its_version(tmp_path):
