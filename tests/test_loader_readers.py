@@ -486,3 +486,26 @@ def test_a_score_cell_formatted_as_a_percent_reads_as_excel_shows_it(store, tmp_
     assert (r.accepted, r.rejected) == (2, 0)
     assert q(store, "SELECT customer_id, positioning_fit, capability_fit, reputation, values_fit FROM customers "
                     "ORDER BY 1") == [("C1", 85.0, 85.0, 100.0, 62.5), ("C2", 70.0, None, 50.0, None)]
+
+
+def test_a_workbook_with_the_1904_date_system_counts_its_serials_from_1904(store, tmp_path):
+    # Excel for Mac's old default: 43834 is 2024-01-05 there (1904-01-01 + 43834 days), 2020-01-04 in a
+    # 1900 workbook; date cells are dates either way
+    import datetime
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    ws = wb.active
+    ws.append(["订单号", "行号", "订单日期", "客户编码", "数量"])
+    ws.append(["A1", 1, datetime.date(2024, 1, 5), "C1", 10])
+    ws.append(["A2", 1, 43834, "C1", 1])
+    wb.save(tmp_path / "mac.xlsx")
+    plain = openpyxl.Workbook()
+    plain.active.append(["订单号", "行号", "订单日期", "客户编码", "数量"])
+    plain.active.append(["B1", 1, 45296, "C1", 1])  # 1899-12-30 + 45296 days
+    plain.save(tmp_path / "pc.xlsx")
+    r = load_files(store, "orders", [tmp_path / "mac.xlsx", tmp_path / "pc.xlsx"])
+    assert (r.accepted, r.rejected) == (3, 0)
+    assert q(store, "SELECT order_id, order_date FROM orders ORDER BY 1") == [
+        ("A1", dt.date(2024, 1, 5)), ("A2", dt.date(2024, 1, 5)), ("B1", dt.date(2024, 1, 5))]

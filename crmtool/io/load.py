@@ -138,6 +138,7 @@ class HeaderMap:
     extras: dict[str, int]  # unknown header -> position (kept for customers)
     default_unit: str | None  # from a header such as 数量(升)
     scales: dict[str, int] = field(default_factory=dict)  # money column -> factor from a header such as 金额(万元)
+    date1904: bool = False  # a workbook with the 1904 date system: its serial numbers count from 1904-01-01
 
 
 @functools.lru_cache(maxsize=1024)
@@ -280,7 +281,7 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
             scale = split_header_scale(headers[pos])[1]
             if scale and scale != 1:
                 scales[name] = scale
-    return HeaderMap(idx, found, headers, extras, unit, scales)
+    return HeaderMap(idx, found, headers, extras, unit, scales, date1904=src.date1904)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,6 +309,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     months = ", ".join(_sql_str(f) for f in MONTH_FORMATS + DATE_FORMATS)
     serial = "regexp_full_match(x, '[0-9]{5}(\\.[0-9]+)?')"
     from_serial = "CAST(DATE '1899-12-30' + CAST(floor(TRY_CAST(x AS DOUBLE)) AS INTEGER) AS DATE)"
+    from_serial_1904 = from_serial.replace("1899-12-30", "1904-01-01")
     list_sep = "[,;，；、|\\s]+"
     num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
     pats = " ".join(f"WHEN lower({t}) LIKE '{p}' THEN '{cid}'" for t in ("cat", "product")
@@ -370,6 +372,12 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
                        f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
         "crm_month(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial} "
                         f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
+        # a workbook saved with the 1904 date system (Excel for Mac): its serials count from 1904-01-01
+        "crm_date_1904(x)": f"crm_real_date(CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
+                            f"WHEN {serial} THEN {from_serial_1904} "
+                            f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
+        "crm_month_1904(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial_1904} "
+                             f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
         "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
@@ -710,6 +718,8 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
         return f"crm_money_scaled({x}, {int(hm.scales[c.name])})"
     fn = {NUMBER: "crm_number", MONEY: "crm_money", INT: "crm_int", DATE: "crm_date", MONTH: "crm_month",
           SCORE: "crm_score", CODE: "crm_code"}.get(c.kind)
+    if hm.date1904 and c.kind in (DATE, MONTH):
+        fn += "_1904"
     if c.kind == CODE:  # a code written ="000123" (a spreadsheet's way to keep leading zeros) is 000123
         return f"crm_code(crm_unwrap({x}))"
     return f"{fn}({x})" if fn else x

@@ -64,6 +64,7 @@ class Source:
     blank_keys: list[tuple[int, int]] = field(default_factory=list)  # (non-empty lines before, empty count)
     multiline: bool = False  # some quoted field spans lines: count the breaks inside the records
     control: bool = False  # the file holds NUL or Ctrl-Z bytes (padding, a DOS end-of-file mark): cells drop them
+    date1904: bool = False  # a workbook saved with the 1904 date system (numbers in date columns count from 1904)
     sha256: str = ""
     register: Callable | None = None  # called with the connection before the relation is scanned
     # Parquet: columns whose typed values are given as v<i> instead of text c<i> (position -> value
@@ -725,7 +726,21 @@ def read_xlsx(path: Path, sheet: str | None = None) -> Source:
         wb.close()
 
     return Source(path, f"xlsx:{name}", view, [], width, head, list(range(len(head))), lines,
-                  line_column="__src_line", sha256=_sha256(path), register=register, closers=[close])
+                  line_column="__src_line", sha256=_sha256(path), register=register, closers=[close],
+                  date1904=_date1904(path))
+
+
+def _date1904(path: Path) -> bool:
+    """Whether the workbook uses the 1904 date system (workbookPr date1904, Excel for Mac's old default).
+    Its date cells come out as dates either way; a plain number in a date column is a serial from 1904."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            head = z.read("xl/workbook.xml")[:4096]
+    except (KeyError, OSError, zipfile.BadZipFile):
+        return False
+    return re.search(rb"""date1904\s*=\s*["'](1|true)["']""", head) is not None
 
 
 def xlsx_sheet_names(path: Path) -> list[str]:
