@@ -509,3 +509,12 @@ def test_a_workbook_with_the_1904_date_system_counts_its_serials_from_1904(store
     assert (r.accepted, r.rejected) == (3, 0)
     assert q(store, "SELECT order_id, order_date FROM orders ORDER BY 1") == [
         ("A1", dt.date(2024, 1, 5)), ("A2", dt.date(2024, 1, 5)), ("B1", dt.date(2024, 1, 5))]
+
+
+def test_a_bad_byte_late_in_a_utf8_file_is_reported_on_its_own_line(store, tmp_path):
+    # the file is UTF-8 up to line 502; the retry as GB18030 failed on line 1, which the error named
+    f = tmp_path / "bad.csv"
+    body = "订单号,订单日期,客户编码,数量\n" + "".join(f"A{i},2024-01-05,客户{i},1\n" for i in range(500))
+    f.write_bytes(body.encode() + b"B,2024-01-05,C\xff1,1\n")
+    with pytest.raises(InputError, match=r"bad\.csv line 502: a byte that is not UTF-8"):
+        load_files(store, "orders", [f])

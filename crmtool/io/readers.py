@@ -204,23 +204,26 @@ def _blank_keys(blanks: list[int]) -> list[tuple[int, int]]:
     return sorted(keys.items())
 
 
-def _utf8_pass(path: Path, scan: _Scan, sha) -> bool:
-    """Hash the file and decode it strictly as UTF-8 in chunks; False at the first bad byte."""
+def _utf8_pass(path: Path, scan: _Scan, sha) -> int | None:
+    """Hash the file and decode it strictly as UTF-8 in chunks; None when it all decodes, else the line
+    of the first bad byte."""
     dec = codecs.getincrementaldecoder("utf-8")("strict")
+    lines = 0
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             sha.update(chunk)
             try:
                 dec.decode(chunk)
-            except UnicodeDecodeError:
-                return False
+            except UnicodeDecodeError as exc:
+                return lines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+            lines += chunk.count(b"\n")
             scan.feed(chunk)
         try:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
-            return False
+            return lines + 1
     scan.finish()
-    return True
+    return None
 
 
 def _transcode(path: Path, codec: str, skip: int, scan: _Scan, sha) -> Path:
@@ -243,8 +246,10 @@ def _transcode(path: Path, codec: str, skip: int, scan: _Scan, sha) -> Path:
                     text = dec.decode(data, final=final)
                 except UnicodeDecodeError as exc:
                     line = lines + (data.count(b"\n", 0, exc.start) if codec != "utf-16" else 0) + 1
-                    raise InputError(f"{path} line {line}: the file is neither UTF-8 nor GBK/GB18030 text "
-                                     f"(byte {exc.start}); save it as CSV UTF-8 or as XLSX") from None
+                    err = InputError(f"{path} line {line}: the file is neither UTF-8 nor GBK/GB18030 text "
+                                     f"(byte {exc.start}); save it as CSV UTF-8 or as XLSX")
+                    err.line = line
+                    raise err from None
                 lines += data.count(b"\n")
                 if text:
                     b = text.encode("utf-8")
@@ -344,12 +349,24 @@ def prepare_csv(path: Path) -> Prepared:
     delim = _sniff_delimiter(_decoded(sample, codec, skip)[:20000])
     scan = _Scan(path, delim=delim)
     target, temp = path, []
+    utf8_bad = None
     if codec in ("utf-8", "utf-8-sig"):
-        if not _utf8_pass(path, scan, sha):
+        utf8_bad = _utf8_pass(path, scan, sha)
+        if utf8_bad is not None:
             codec, skip = "gb18030", 0  # UTF-8 for the first megabytes, then GBK bytes
             sha, scan = hashlib.sha256(), _Scan(path, delim=delim)
     if codec in ("gb18030", "utf-16"):
-        target = _transcode(path, codec, skip, scan, sha)
+        try:
+            target = _transcode(path, codec, skip, scan, sha)
+        except InputError as exc:
+            if utf8_bad is None and codec == "gb18030":  # (the sample's bad byte made it GB18030)
+                utf8_bad = _utf8_pass(path, _Scan(path, delim=delim), hashlib.sha256())
+            if utf8_bad is None or utf8_bad <= getattr(exc, "line", 0):
+                raise
+            # UTF-8 further than GBK reads, up to a bad byte: the line of that byte is the one to look at
+            raise InputError(f"{path} line {utf8_bad}: a byte that is not UTF-8 text, in a file that is UTF-8 "
+                             "before it (and is no GBK/GB18030 text either); save it as CSV UTF-8 or as XLSX"
+                             ) from None
         temp.append(target)
     return Prepared(path, codec, target, temp, scan, sha.hexdigest(), delim)
 
