@@ -20,7 +20,9 @@ def store_status(store: Store, *, batches: int = 10, codes: int = 20) -> dict[st
         "SELECT batch_id, file, table_name, accepted, rejected, replaced, loaded_at FROM batches "
         "ORDER BY batch_id DESC LIMIT ?", [batches]).fetchall()
     reasons = con.execute(
-        "SELECT reason, count(*) AS n FROM rejects GROUP BY reason ORDER BY n DESC, reason").fetchall()
+        # rows, not cells: a row with three required cells empty is one row rejected for that reason
+        "SELECT reason, count(DISTINCT (table_name, file, line)) AS n FROM rejects GROUP BY reason "
+        "ORDER BY n DESC, reason").fetchall()
     not_in_archive = con.execute(
         """
         SELECT o.customer_id, string_agg(DISTINCT o.customer_code, ',' ORDER BY o.customer_code) AS erp_codes,

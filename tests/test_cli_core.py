@@ -98,6 +98,16 @@ def test_usage_errors_exit_2(tmp_path):
     assert r.exit_code == 1 and "no such file" in r.output
 
 
+def test_status_counts_a_rejected_row_once_per_reason(tmp_path):
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "A,1,,,,吨\nB,1,2024-01-06,C1,x,吨\n", encoding="utf-8")  # A: three required cells empty
+    db = str(tmp_path / "crm.duckdb")
+    assert invoke("--db", db, "load", "orders", str(f)).exit_code == 0
+    r = invoke("--db", db, "status", "--output", "json")
+    assert json.loads(r.output)["rejects_by_reason"] == {"not a number": 1, "required value is empty": 1}
+    assert "rejected rows by reason:" in invoke("--db", db, "status").output
+
+
 def test_status_of_an_empty_store_says_nothing_is_loaded(tmp_path):
     db = str(tmp_path / "crm.duckdb")
     assert invoke("--db", db, "init").exit_code == 0
