@@ -240,6 +240,10 @@ def test_a_quarter_or_year_that_runs_past_the_data_says_which_days_count_as_with
         r = invoke(db, "--lang", lang, "report", "managers", "--format", "html", "-o", str(out))
         assert r.exit_code == 0, r.output
         assert text in out.read_text(encoding="utf-8"), lang
+    # the monthly report's as-of is the run's (the latest order date), not the managers quarter's end
+    out = tmp_path / "monthly.html"
+    assert invoke(db, "report", "monthly", "--format", "html", "-o", str(out)).exit_code == 0
+    assert "<dt>As of</dt><dd>2024-08-15</dd>" in out.read_text(encoding="utf-8")
     # a period the data covers says nothing; one that starts after the data is refused (SPEC §3)
     r = invoke(db, "grade", "scorecard", "--quarter", "2024Q2")
     assert r.exit_code == 0 and "runs past the data" not in r.stderr

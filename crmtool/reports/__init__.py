@@ -195,11 +195,17 @@ def _check(kind: str, fmt: str, lang: str, path: Path) -> None:
 
 
 def _period_meta(results: Mapping[str, "Result"]) -> dict[str, Any]:
-    """as_of = the latest as-of among the results; month = the judged month of the monthly analyses."""
+    """as_of = the run's as-of (that of the trailing-window analyses; a quarter's or campaign's own end may
+    lie after it), else the latest among the results; month = the judged month of the monthly analyses."""
     meta: dict[str, Any] = {}
     as_ofs = [r.as_of for r in results.values() if r.as_of is not None]
     if as_ofs:
         meta["as_of"] = max(as_ofs)
+    for name in ("grade.rfm", "grade.pareto", "grade.level", "classify.quadrant", "sales.overview"):
+        r = results.get(name)
+        if r is not None and r.as_of is not None:
+            meta["as_of"] = r.as_of
+            break
     for name in ("churn.status", "churn.warn", "grade.scorecard", "churn.idle"):
         r = results.get(name)
         if r is not None and r.period and len(str(r.period)) == 7:

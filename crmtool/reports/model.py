@@ -613,7 +613,7 @@ def build_document(kind: str, results: Mapping[str, "Result"], *, lang: str, met
     for name, r in results.items():  # a quarter or year judged past the data says so (crmtool.runner.past_data)
         gap = (r.summary or {}).get("runs_past_data")
         if gap:
-            note = f"{b.title_of(name)}: {L.report_text('note.past_data', lang, **gap)}"
+            note = f"{b.title_of(name)}{'：' if lang == 'zh' else ': '}{L.report_text('note.past_data', lang, **gap)}"
             if note not in notes:
                 notes.append(note)
     order = ("customers_by_level", "a_share", "warnings_by_severity", "top_movers", "overview_vs_progress")
