@@ -518,3 +518,28 @@ def test_a_bad_byte_late_in_a_utf8_file_is_reported_on_its_own_line(store, tmp_p
     f.write_bytes(body.encode() + b"B,2024-01-05,C\xff1,1\n")
     with pytest.raises(InputError, match=r"bad\.csv line 502: a byte that is not UTF-8"):
         load_files(store, "orders", [f])
+
+
+def test_cells_merged_down_over_item_lines_give_every_line_their_value(store, tmp_path):
+    # a report-style export: the order number, date and customer merged down over the order's item lines
+    # (only the first row holds them); lines 4-5 were rejected as "required value is empty"
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2025年1月销售明细"])
+    ws.merge_cells("A1:F1")  # a title merged across: no data, still skipped
+    ws.append(["订单号", "订单日期", "客户编码", "物料描述", "数量", "金额"])
+    ws.append(["SO1", dt.date(2025, 1, 5), "C1", "92#汽油", 10, 100])
+    ws.append([None, None, None, "0#柴油", 5, 50])
+    ws.append([None, None, None, "95#汽油", 2, 20])
+    for col in "ABC":
+        ws.merge_cells(f"{col}3:{col}5")
+    ws.append(["SO2", dt.date(2025, 1, 6), "C2", "92#汽油", 1, 10])
+    wb.save(tmp_path / "m.xlsx")
+    r = load_files(store, "orders", [tmp_path / "m.xlsx"])
+    assert (r.accepted, r.rejected) == (4, 0)
+    assert q(store, "SELECT order_id, line_no, order_date, customer_code, quantity, source_line FROM orders "
+                    "ORDER BY source_line") == [
+        ("SO1", 1, dt.date(2025, 1, 5), "C1", Decimal("10"), 3), ("SO1", 2, dt.date(2025, 1, 5), "C1", Decimal("5"), 4),
+        ("SO1", 3, dt.date(2025, 1, 5), "C1", Decimal("2"), 5), ("SO2", 1, dt.date(2025, 1, 6), "C2", Decimal("1"), 6)]

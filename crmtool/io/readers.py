@@ -477,6 +477,7 @@ _ATTR = re.compile(rb'\b(r|s|t)="([^"]*)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>|<(?:\w+:)?v/>")
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b[^>]*?(?:/>|>([^<]*)</(?:\w+:)?f>)")
 _ADDRESS = re.compile(rb"([A-Z]{1,3})([0-9]+)")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})([0-9]+):([A-Z]{1,3})([0-9]+)"')
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
 _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -542,6 +543,17 @@ def _number_styles(z) -> tuple[dict[bytes, int], set[bytes]]:
 
 
 def xlsx_cell_texts(path: Path, sheet: str) -> dict[tuple[int, int], str]:
+    return xlsx_sheet_extras(path, sheet)[0]
+
+
+def xlsx_sheet_extras(path: Path, sheet: str) -> tuple[dict[tuple[int, int], str], list[tuple[int, int, int, int]]]:
+    """(the cell texts of :func:`_xlsx_cell_texts`, the merged ranges that span rows as (first row, last
+    row, first column, last column), rows from 1 and columns from A = 0)."""
+    merges: list[tuple[int, int, int, int]] = []
+    return _xlsx_cell_texts(path, sheet, merges), merges
+
+
+def _xlsx_cell_texts(path: Path, sheet: str, merges: list) -> dict[tuple[int, int], str]:
     """(sheet row, column index from A = 0) -> text, for the cells of ``sheet`` whose value a reader
     of values loses: an error value ('#DIV/0!'), a formula without a saved value ('=C2*D2'), a whole
     number in a zero-padded format ('000123'). Streams the sheet's XML; rows without such cells cost
@@ -568,6 +580,11 @@ def xlsx_cell_texts(path: Path, sheet: str) -> dict[tuple[int, int], str]:
                 cut = len(buf) if not chunk else _last_row_end(buf)
                 if any(buf.find(m, 0, cut) >= 0 for m in marks):
                     _scan_cells(path, sheet, buf[:cut], pads, percents, out)
+                if b"mergeCell" in buf[:cut]:  # (after the rows, where the sheet lists its merged ranges)
+                    for m in _MERGE.finditer(buf, 0, cut):
+                        r1, r2 = int(m.group(2)), int(m.group(4))
+                        if r2 > r1:
+                            merges.append((r1, r2, _column_index(m.group(1)), _column_index(m.group(3))))
                 carry = buf[cut:]
                 if not chunk:
                     break
@@ -628,6 +645,7 @@ class _Workbook:
         self._pc = pc
         self._texts: dict[str, dict[int, list[tuple[int, str]]]] = {}
         self._sheets: dict[str, Any] = {}  # calamine parses a sheet whole on each get: once per workbook
+        self._merges: dict[str, list[tuple[int, int, int, int]]] = {}
         try:
             if pc is not None:
                 self._wb = pc.CalamineWorkbook.from_path(str(path))
@@ -663,10 +681,18 @@ class _Workbook:
             ws = self._sheets[name]
             if name not in self._texts:
                 by_row: dict[int, list[tuple[int, str]]] = {}
-                for (row, col), text in xlsx_cell_texts(self.path, name).items():
+                cell_texts, merges = xlsx_sheet_extras(self.path, name)
+                for (row, col), text in cell_texts.items():
                     by_row.setdefault(row, []).append((col, text))
                 self._texts[name] = by_row
+                self._merges[name] = merges
             texts, first_col = self._texts[name], ws.start[1] if ws.start else 0
+            # a range merged down over rows (an order's number and date over its item lines, as report-
+            # style exports write them) holds its value in its first row only: every row of it shows it
+            starts: dict[int, list[tuple[int, int, int]]] = {}
+            for r1, r2, c1, c2 in self._merges[name]:
+                starts.setdefault(r1, []).append((r2, c1, c2))
+            fills: list[tuple[int, int, int, str | None]] = []  # (last row, first col, last col, value)
             # iter_rows starts at the sheet's first row (empty rows above the data included) and at
             # the first column that has data
             for i, values in enumerate(ws.iter_rows(), start=1):
@@ -676,6 +702,17 @@ class _Workbook:
                         j = col - first_col
                         cells += [None] * (j + 1 - len(cells))
                         cells[j] = text
+                if fills or i in starts:
+                    fills = [f for f in fills if f[0] >= i]
+                    for r2, c1, c2 in starts.get(i, ()):
+                        j = c1 - first_col
+                        fills.append((r2, c1, c2, cells[j] if 0 <= j < len(cells) else None))
+                    for r2, c1, c2, value in fills:
+                        for col in range(max(c1, first_col), c2 + 1):
+                            j = col - first_col
+                            cells += [None] * (j + 1 - len(cells))
+                            if cells[j] is None:
+                                cells[j] = value
                 if any(c is not None for c in cells):
                     yield i, cells
         else:  # pragma: no cover
