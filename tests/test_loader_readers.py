@@ -543,3 +543,12 @@ def test_cells_merged_down_over_item_lines_give_every_line_their_value(store, tm
                     "ORDER BY source_line") == [
         ("SO1", 1, dt.date(2025, 1, 5), "C1", Decimal("10"), 3), ("SO1", 2, dt.date(2025, 1, 5), "C1", Decimal("5"), 4),
         ("SO1", 3, dt.date(2025, 1, 5), "C1", Decimal("2"), 5), ("SO2", 1, dt.date(2025, 1, 6), "C2", Decimal("1"), 6)]
+
+
+def test_a_units_row_in_brackets_under_the_header_names_the_units(store, tmp_path):
+    # (吨) and （万元） in the row under the header are units, as 吨 and 万元 are (the row was rejected as data)
+    f = tmp_path / "u.csv"
+    f.write_text("订单号,订单日期,客户编码,数量,金额\n,,,(公斤),（万元）\nA1,2025-01-05,C1,1500,1.5\n", encoding="utf-8")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (1, 0)
+    assert q(store, "SELECT quantity, amount, source_line FROM orders") == [(Decimal("1.5"), Decimal("15000.00"), 3)]

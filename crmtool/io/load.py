@@ -228,13 +228,16 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
     idx, _, found, unit, unmatched = best
     headers = [str(h).strip() if h is not None else "" for h in src.head[idx]]
     sub = _sub_header(src, idx, found, table)
-    words = [str(c).strip() for c in sub or [] if c is not None and str(c).strip()]
-    if sub is not None and all(unit_id(w) or w.lower() in MONEY_SCALES for w in words):
+
+    def bare(cell: object) -> str:  # a unit as a units row writes it: 吨, (吨), （万元）, [kg]
+        return str(cell).strip().strip("()（）[]【】 ").strip()
+    words = [bare(c) for c in sub or [] if c is not None and str(c).strip()]
+    if sub is not None and words and all(unit_id(w) or w.lower() in MONEY_SCALES for w in words):
         # a units row under the header (,,,,升,万元): each unit joins its column's header, as 数量(升)
         combined = list(headers)
         for i, cell in enumerate(sub[:len(headers)]):
             if cell is not None and str(cell).strip() and headers[i]:
-                combined[i] = f"{headers[i]}({str(cell).strip()})"
+                combined[i] = f"{headers[i]}({bare(cell)})"
         idx, headers = idx + 1, combined
         found, unit, unmatched = _match(headers, table, user)
     elif sub is not None:  # a two-row header (merged cells above 数量 | 单位): the lower row names the columns
