@@ -281,7 +281,7 @@ class Runner:
         result.options = effective
         if (gap := past_data(self.con, result.period)) is not None:
             result.summary["runs_past_data"] = gap  # the reports say it too, in their language
-            result.notices.append(past_data_text(gap))
+            result.notices.append(past_data_text(gap, self.lang))
         if self.save and spec.save:
             self._save(result)
         return result

@@ -552,3 +552,53 @@ def test_a_units_row_in_brackets_under_the_header_names_the_units(store, tmp_pat
     r = load_files(store, "orders", [f])
     assert (r.accepted, r.rejected) == (1, 0)
     assert q(store, "SELECT quantity, amount, source_line FROM orders") == [(Decimal("1.5"), Decimal("15000.00"), 3)]
+
+
+def test_a_gbk_file_with_an_unclosed_quote_says_so(store, tmp_path):
+    f = tmp_path / "q.csv"
+    f.write_bytes("订单号,行号,订单日期,客户编码,数量\nA1,10,2025-01-05,C1,5\nA2,10,2025-01-05,\"C2,5\n".encode("gbk"))
+    with pytest.raises(InputError, match=r"q\.csv line 3: a quote"):
+        load_files(store, "orders", [f])
+
+
+def test_a_number_merged_down_is_not_copied_and_a_header_merged_down_is_no_row(store, tmp_path):
+    # 数量 6 merged over two lines is the order's, not each line's (copied, the volume doubled): the second
+    # line stays without a quantity; a header whose cells (not all) are merged down over a second row is
+    # one header, not a header and a rejected row
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["订单号", "行号", "订单日期", "客户编码", "数量", "备注"])
+    ws.append([None, None, None, None, None, None])
+    for col in "ABCDE":
+        ws.merge_cells(f"{col}1:{col}2")
+    ws.append(["SO1", 1, dt.date(2025, 1, 5), "C1", 6, "x"])
+    ws.append([None, 2, None, None, None, "y"])
+    for col in "ACDE":
+        ws.merge_cells(f"{col}3:{col}4")
+    wb.save(tmp_path / "m.xlsx")
+    r = load_files(store, "orders", [tmp_path / "m.xlsx"])
+    assert (r.accepted, r.rejected) == (1, 1)
+    assert q(store, "SELECT order_id, line_no, quantity FROM orders") == [("SO1", 1, Decimal("6"))]
+    assert q(store, "SELECT line, column_name, reason FROM rejects") == [(4, "数量", REASONS["missing"])]
+
+
+def test_a_workbook_that_lost_a_sheet_replaces_the_rejects_of_its_sheets(store, tmp_path):
+    import openpyxl
+
+    def book(sheets: dict[str, list]) -> Path:
+        wb = openpyxl.Workbook()
+        wb.remove(wb.active)
+        for name, rows in sheets.items():
+            ws = wb.create_sheet(name)
+            ws.append(["订单号", "订单日期", "客户编码", "数量"])
+            for row in rows:
+                ws.append(row)
+        wb.save(tmp_path / "book.xlsx")
+        return tmp_path / "book.xlsx"
+
+    load_files(store, "orders", [book({"说明": [], "订单": [["A1", dt.date(2025, 1, 5), "C1", "五"]]})])
+    assert q(store, "SELECT count(*) FROM rejects") == [(1,)]
+    r = load_files(store, "orders", [book({"订单": [["A1", dt.date(2025, 1, 5), "C1", 5]]})])  # corrected, one sheet
+    assert (r.accepted, r.rejected) == (1, 0) and q(store, "SELECT count(*) FROM rejects") == [(0,)]

@@ -248,6 +248,10 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
         found2, unit2, unmatched2 = _match(combined, table, user)
         if len(found2) >= len(found) and all(r in found2 for r in table.required if r in found):
             idx, headers, found, unit, unmatched = idx + 1, combined, found2, unit2 or unit, unmatched2
+    nxt = src.head[idx + 1] if idx + 1 < len(src.head) and not src.header_given else None
+    if nxt is not None and any(c is not None for c in nxt) and all(
+            c is None or (i < len(headers) and str(c).strip() == headers[i]) for i, c in enumerate(nxt)):
+        idx += 1  # the header's cells merged down over a second row (a copy of it, see readers._Workbook)
     line = src.head_lines[idx]
     if unmatched:
         key, header = unmatched[0]
@@ -938,8 +942,19 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
     ``has_bad``: some row failed a row check (their cells are looked up only then)."""
     # SPEC §1: the rejects an earlier load of a file with the same name recorded (a corrected export
     # delivered again into another folder replaces them; the stored path is absolute)
-    con.execute("DELETE FROM rejects WHERE table_name = ? AND (file = ? OR regexp_extract(file, '[^/\\\\]+$') = ?)",
-                [table.name, stored_path(path, part), Path(stored_path(path, part)).name])
+    # (a sheet replaces its own rejects and those recorded for the whole workbook; the whole workbook, or a
+    # file, replaces those of every sheet of it: the naming of sheets changes when a workbook gains or
+    # loses sheets, and did between crmtool versions)
+    base = "regexp_replace(file, '#[^#/\\\\]*$', '')"
+    plain = stored_path(path)
+    if part is None:
+        where = (f"file = ? OR regexp_extract(file, '[^/\\\\]+$') = ? OR {base} = ? "
+                 f"OR regexp_extract({base}, '[^/\\\\]+$') = ?")
+        args = [plain, Path(plain).name, plain, Path(plain).name]
+    else:
+        where = "file = ? OR regexp_extract(file, '[^/\\\\]+$') = ? OR file = ? OR regexp_extract(file, '[^/\\\\]+$') = ?"
+        args = [stored_path(path, part), Path(stored_path(path, part)).name, plain, Path(plain).name]
+    con.execute(f"DELETE FROM rejects WHERE table_name = ? AND ({where})", [table.name, *args])
     parts = []
     if has_bad:
         xs = ", ".join([q("x_" + c.name) for c in table.columns] + [q("__v_" + n) for n in body.values] + ["__beyond"])

@@ -359,6 +359,8 @@ def prepare_csv(path: Path) -> Prepared:
         try:
             target = _transcode(path, codec, skip, scan, sha)
         except InputError as exc:
+            if not hasattr(exc, "line"):  # not a decode error (a quote never closed, a line too long)
+                raise
             if utf8_bad is None and codec == "gb18030":  # (the sample's bad byte made it GB18030)
                 utf8_bad = _utf8_pass(path, _Scan(path, delim=delim), hashlib.sha256())
             if utf8_bad is None or utf8_bad <= getattr(exc, "line", 0):
@@ -706,6 +708,11 @@ class _Workbook:
                     fills = [f for f in fills if f[0] >= i]
                     for r2, c1, c2 in starts.get(i, ()):
                         j = c1 - first_col
+                        raw = values[j] if 0 <= j < len(values) else None
+                        # a number merged down is an order's total, not each line's: the lines below stay
+                        # empty (a quantity or amount copied to every line would count it again)
+                        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+                            continue
                         fills.append((r2, c1, c2, cells[j] if 0 <= j < len(cells) else None))
                     for r2, c1, c2, value in fills:
                         for col in range(max(c1, first_col), c2 + 1):

@@ -95,6 +95,9 @@ def meta_for(store: "Store | None", results: Mapping[str, "Result"] | None = Non
         meta.update(freshness(store.con))
     if results:
         meta.update(_period_meta(results))
+        last = meta.get("last_order_date")
+        if meta.get("as_of") is not None and last is not None and meta["as_of"] > last and "as_of" not in extra:
+            meta["as_of"] = last  # a quarter's end after the data (its note says so) is no as-of of the data
     meta.update({k: v for k, v in extra.items() if v is not None})
     return meta
 
