@@ -602,3 +602,13 @@ def test_a_workbook_that_lost_a_sheet_replaces_the_rejects_of_its_sheets(store, 
     assert q(store, "SELECT count(*) FROM rejects") == [(1,)]
     r = load_files(store, "orders", [book({"订单": [["A1", dt.date(2025, 1, 5), "C1", 5]]})])  # corrected, one sheet
     assert (r.accepted, r.rejected) == (1, 0) and q(store, "SELECT count(*) FROM rejects") == [(0,)]
+
+
+def test_a_second_header_row_in_english_under_the_chinese_one_is_no_data(store, tmp_path):
+    f = tmp_path / "bi.csv"
+    f.write_text("订单号,订单日期,客户编码,数量\nOrder No,Order Date,Customer Code,Quantity\n"
+                 "A1,2025-01-05,C1,5\n", encoding="utf-8")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (1, 0)
+    assert q(store, "SELECT order_id, source_line FROM orders") == [("A1", 3)]
+    assert r.files[0].mapping["order_id"] == "订单号"  # the first header names the columns in messages

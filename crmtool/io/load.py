@@ -252,6 +252,12 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
     if nxt is not None and any(c is not None for c in nxt) and all(
             c is None or (i < len(headers) and str(c).strip() == headers[i]) for i, c in enumerate(nxt)):
         idx += 1  # the header's cells merged down over a second row (a copy of it, see readers._Workbook)
+    elif nxt is not None and any(c is not None for c in nxt):
+        # a second header row in another language (订单号 over Order No): its cells name every required
+        # column too, so it is a header, not a row of data to reject
+        again, _, _ = _match([str(c).strip() if c is not None else "" for c in nxt], table, user)
+        if table.required and all(r in again for r in table.required):
+            idx += 1
     line = src.head_lines[idx]
     if unmatched:
         key, header = unmatched[0]
