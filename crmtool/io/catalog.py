@@ -45,11 +45,11 @@ def list_rejects(con: "duckdb.DuckDBPyConnection", *, file: str | None = None, r
     part of the reason, case-insensitively."""
     where, params = [], []
     if file:
-        # (a workbook's sheet is recorded as path#sheet: the workbook's name finds every sheet of it)
-        base = "regexp_replace(r.file, '#[^#/\\\\]*$', '')"
-        where.append(f"(r.file = ? OR r.file = ? OR regexp_extract(r.file, '[^/\\\\]+$') = ? OR {base} = ? "
-                     f"OR regexp_extract({base}, '[^/\\\\]+$') = ?)")
-        params += [file, str(Path(file).resolve()), file, str(Path(file).resolve()), file]
+        from crmtool.io.load import same_file_sql
+
+        # the path as loaded or resolved, or the file's name; a workbook's name finds every sheet of it
+        where.append(f"(r.file = ? OR {same_file_sql('r.file', sheets=True)})")
+        params += [file, *[str(Path(file).resolve()), file] * 2]
     if reason:
         where.append("r.reason ILIKE '%' || ? || '%'")
         params.append(reason)

@@ -936,6 +936,18 @@ def _delete_keys(con, tname: str, key: list[str], key_match: str, good: str) -> 
                        params).fetchall()[0][0]
 
 
+def same_file_sql(column: str, *, sheets: bool = False) -> str:
+    """SQL that is true where ``column`` (a stored file, see :func:`stored_path`) is the file bound as
+    (absolute path, file name): that path, or a file of that name in another folder; with ``sheets``,
+    any sheet of it too (path#sheet). Binds two parameters, four with ``sheets``: (path, name) twice."""
+    name = "'[^/\\\\]+$'"
+    sql = f"{column} = ? OR regexp_extract({column}, {name}) = ?"
+    if sheets:
+        base = f"regexp_replace({column}, '#[^#/\\\\]*$', '')"
+        sql += f" OR {base} = ? OR regexp_extract({base}, {name}) = ?"
+    return sql
+
+
 def stored_path(path: Path, sheet: str | None = None) -> str:
     """The file as batches and rejects record it: its absolute path (a load of a file with the same
     name replaces its rejects, see _record_rejects); one sheet of several as path#sheet."""
@@ -951,15 +963,13 @@ def _record_rejects(con, table: Table, path: Path, batch_id: int, checks, has_ba
     # (a sheet replaces its own rejects and those recorded for the whole workbook; the whole workbook, or a
     # file, replaces those of every sheet of it: the naming of sheets changes when a workbook gains or
     # loses sheets, and did between crmtool versions)
-    base = "regexp_replace(file, '#[^#/\\\\]*$', '')"
     plain = stored_path(path)
     if part is None:
-        where = (f"file = ? OR regexp_extract(file, '[^/\\\\]+$') = ? OR {base} = ? "
-                 f"OR regexp_extract({base}, '[^/\\\\]+$') = ?")
-        args = [plain, Path(plain).name, plain, Path(plain).name]
+        where, args = same_file_sql("file", sheets=True), [plain, Path(plain).name] * 2
     else:
-        where = "file = ? OR regexp_extract(file, '[^/\\\\]+$') = ? OR file = ? OR regexp_extract(file, '[^/\\\\]+$') = ?"
-        args = [stored_path(path, part), Path(stored_path(path, part)).name, plain, Path(plain).name]
+        sheet = stored_path(path, part)
+        where = f"{same_file_sql('file')} OR {same_file_sql('file')}"
+        args = [sheet, Path(sheet).name, plain, Path(plain).name]
     con.execute(f"DELETE FROM rejects WHERE table_name = ? AND ({where})", [table.name, *args])
     parts = []
     if has_bad:
