@@ -14,7 +14,12 @@ class InputError(CrmtoolError):
 
 
 class AnalysisError(CrmtoolError):
-    """An analysis cannot run on what the store holds (exit 1)."""
+    """An analysis cannot run on what the store holds (exit 1). ``zh``: the sentence in Chinese, for the
+    notes of a Chinese report that names the analysis it could not show."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
 
 
 class ConfigError(CrmtoolError):

@@ -391,8 +391,21 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
-def column_label(key: str, lang: str = "en") -> str:
-    """A column header in ``lang``; an id column ('0'…'8+' idle buckets) or an unknown key as it is."""
+# headers that differ in one analysis: the balanced scorecard's indicators are 0–100 scores, not the
+# tons or ratios the same column names hold elsewhere (SPEC §4.4: volume = 100 · p(volume_M))
+ANALYSIS_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "grade.scorecard": {"completion": ("Completion score", "完成率得分"), "balance": ("Balance score", "均衡性得分"),
+                        "volume": ("Volume score", "销量得分"), "special": ("Special-period score", "特殊时段得分"),
+                        "total": ("Total score", "总分")},
+}
+
+
+def column_label(key: str, lang: str = "en", analysis: str | None = None) -> str:
+    """A column header in ``lang`` (of ``analysis`` where its header differs); an id column ('0'…'8+'
+    idle buckets) or an unknown key as it is."""
+    own = ANALYSIS_COLUMNS.get(analysis or "", {})
+    if key in own:
+        return own[key][1 if lang == "zh" else 0]
     if key in COLUMNS:
         return COLUMNS[key][1 if lang == "zh" else 0]
     if key in ("0", "1", "2", "3", "4", "5", "6", "7", "8+"):
@@ -480,8 +493,6 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "note.past_data": ("{period} runs past the data: orders end {orders_end}, so {from} … {to} counts as a time "
                        "without orders (load the exports of the whole period)",
                        "{period} 超出已导入的数据：订单截至 {orders_end}，{from} 至 {to} 按无订单计算（请导入整个期间的订单）"),
-    # an optional analysis that could not run (the error's own sentence, in English, follows)
-    "skip.failed": ("{reason}", "未能完成：{reason}"),
     "chart.lorenz": ("Lorenz curve (ABC)", "洛伦兹曲线（ABC分类）"),
     "chart.lorenz.x": ("Share of customers", "客户累计占比"),
     "chart.lorenz.y": ("Share of volume", "指标累计占比"),

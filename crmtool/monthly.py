@@ -497,8 +497,6 @@ def _analyse_and_render(store: "Store", settings: "Settings", month: dt.date, fo
 
 def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.date, rec: RunRecord | None,
                say: Log) -> list[tuple[Step, "Result"]]:
-    from crmtool.labels import report_text
-
     done: list[tuple[Step, Result]] = []
     for step in steps:
         if step.unless and runner.con.execute(step.unless, list(step.params)).fetchall():
@@ -514,7 +512,7 @@ def _run_steps(runner: "Runner", steps: list[Step], as_of: dt.date, month: dt.da
                 raise AnalysisError(f"{step.name}: {exc}") from exc
             if rec is not None:
                 rec.skipped.append({"name": step.name, "options": step.options, "reason": str(exc),
-                                    "reason_zh": report_text("skip.failed", "zh", reason=str(exc))})
+                                    "reason_zh": exc.zh or str(exc)})
                 say(f"{step.name}: skipped ({exc})")
             continue
         done.append((step, result))

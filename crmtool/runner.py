@@ -131,9 +131,10 @@ def last_order_date(con) -> dt.date | None:
     return con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
 
 
-def check_not_future(con, as_of: dt.date | None, month: dt.date | None) -> None:
+def check_not_future(con, as_of: dt.date | None, month: dt.date | None, until: dt.date | None = None) -> None:
     """SPEC §3: a month or as-of after the last order date is refused (a missed monthly load must
-    never turn every active customer into a false warning)."""
+    never turn every active customer into a false warning). ``until``: the last month of a quarter or
+    a year starting at ``month``, for the exports the message asks for."""
     from crmtool.facts import add_months, month_end, month_start
 
     last = last_order_date(con)
@@ -144,7 +145,7 @@ def check_not_future(con, as_of: dt.date | None, month: dt.date | None) -> None:
         first = month_start(last) if last != month_end(last) else add_months(month_start(last), 1)
         return f"{first:%Y-%m}" if first >= month_start(until) else f"{first:%Y-%m} … {until:%Y-%m}"
     if month is not None and month_start(month) > last:  # (the month first: the run's as-of is its end)
-        raise AnalysisError(f"orders end {last}; load the export for {missing(month)} first "
+        raise AnalysisError(f"orders end {last}; load the export for {missing(until or month)} first "
                             "(or pass --allow-future to judge a month without orders)")
     if as_of is not None and as_of > last:
         raise AnalysisError(f"orders end {last}; --as-of {as_of} is after them. Load the export for "
@@ -268,9 +269,9 @@ class Runner:
             from crmtool.facts import parse_quarter, parse_year
 
             if effective.get("quarter"):
-                check_not_future(self.con, None, parse_quarter(str(effective["quarter"]))[0])
+                check_not_future(self.con, None, *parse_quarter(str(effective["quarter"])))
             if effective.get("year"):
-                check_not_future(self.con, None, parse_year(str(effective["year"]))[0])
+                check_not_future(self.con, None, *parse_year(str(effective["year"])))
         rc = RunContext(self.con, self.settings, period, self.lang, self.store, self.cache, self.allow_future)
         t0 = time.perf_counter()
         result = spec.func(rc, **effective)

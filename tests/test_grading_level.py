@@ -124,6 +124,20 @@ def test_demand_class_mobile_and_loyalty(store):
     assert lv["BIG"]["demand_class"] == "medium" and lv["BIG"]["mobile"] is True
 
 
+def test_a_share_of_wallet_of_exactly_0_8_is_loyal(store):
+    # 8 × 0.25 t + 0.4 t = 2.4 t of an annual demand of 3 t: 0.8 exactly (a double gives 0.7999999999999999),
+    # in 9 purchase months -> loyal (SPEC §4.11: share_of_wallet ≥ 0.8 and ≥ 9 purchase months)
+    insert(store, "customers", [dict(customer_id="Y1", name="x", annual_demand=3)])
+    months = ["2023-07", "2023-08", "2023-09", "2023-10", "2023-11", "2023-12", "2024-01", "2024-02"]
+    rows = [o(f"Y{i}", f"{m}-10", "Y1", 0.25) for i, m in enumerate(months)] + [o("Y9", "2024-03-10", "Y1", 0.4)]
+    insert(store, "orders", rows + [o("Z1", "2024-06-30", "Z", 1)])
+    period = resolve_period(store.con, "2024-06-30")
+    cls = by_id(customer_classes(store.con, period, store.settings))
+    assert cls["Y1"]["share_of_wallet"] == 0.8 and cls["Y1"]["purchase_months"] == 9
+    assert cls["Y1"]["loyalty"] == "loyal"
+    assert by_id(level(store.con, period, store.settings).table)["Y1"]["loyalty"] == "loyal"
+
+
 def test_compare_computes_the_missing_snapshot_and_builds_the_matrix(twenty):
     con = twenty.con
     insert(twenty, "orders", [o("LATE", "2024-11-01", "L01", 100)])  # L01 jumps to the top by December

@@ -63,3 +63,13 @@ def test_cuts_from_config_and_metric_amount(tmp_path):
     assert rows.column("customer_id").to_pylist() == ["x", "y", "z"]
     assert rows.column("abc_class").to_pylist() == ["A", "B", "C"]
     store.close()
+
+
+def test_a_share_that_is_exactly_the_bound_in_decimals_is_not_under_it(store):
+    # volumes 2.0, 0.4, 0.3, 0.3 (total 3.0): X3's share before it is 2.4 / 3 = 0.80 exactly, which a
+    # binary double gives as 0.7999999999999999; SPEC: A only when under 0.80, so X3 is B
+    insert(store, "orders", [o("A1", "2024-06-30", "X1", 2.0), o("A2", "2024-06-30", "X2", 0.4),
+                             o("A3", "2024-06-30", "X3", 0.3), o("A4", "2024-06-30", "X4", 0.3)])
+    res = pareto(store.con, resolve_period(store.con, "2024-06-30"), store.settings, metric="volume")
+    assert [r["abc_class"] for r in res.table.to_pylist()] == ["A", "A", "B", "B"]
+    assert res.summary["classes"] == {"A": 2, "B": 2, "C": 0}

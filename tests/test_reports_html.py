@@ -181,9 +181,14 @@ def test_collect_skips_an_analysis_with_nothing_to_work_on(report_store, tmp_pat
             store.con.execute("INSERT INTO campaigns SELECT * FROM saved_campaigns")
         path = reports.render("sales", results, fmt="html", lang="en", path=tmp_path / "s.html",
                               meta=reports.meta_for(store, results))
+        zh = reports.render("sales", results, fmt="html", lang="zh", path=tmp_path / "s.zh.html",
+                            meta=reports.meta_for(store, results))
     assert "sales.campaign" in results.skipped and "sales.campaign" not in results
     page = path.read_text(encoding="utf-8")
-    assert "Please note" in page and " — not shown: " in page
+    assert "Please note" in page and " — not shown: no campaigns loaded" in page
+    # in Chinese the reason is Chinese too
+    page = zh.read_text(encoding="utf-8")
+    assert "营销活动效果分析 — 未显示：未导入营销活动" in page and "no campaigns loaded" not in page
 
 
 def test_the_row_of_customers_with_no_manager_is_named(pages):
@@ -195,3 +200,12 @@ def test_the_row_of_customers_with_no_manager_is_named(pages):
     assert "（无客户经理）" in paths["zh"].read_text(encoding="utf-8")
     en = paths["en"].read_text(encoding="utf-8")
     assert "(no manager)" in en and "（无客户经理）" not in en
+
+
+def test_a_phone_with_a_country_code_is_masked_as_the_number_itself():
+    from crmtool.reports.customer import mask_phone
+
+    assert mask_phone("13800005678") == "138****5678"
+    # +86 / 0086 off first: 861****1111 would read as another mobile number
+    assert mask_phone("+86 137 0000 1111") == mask_phone("0086-13700001111") == "137****1111"
+    assert mask_phone("021-6234 5678") == "021****5678" and mask_phone("12") == "****" and mask_phone(None) is None

@@ -118,6 +118,7 @@ def test_managers_sheet_has_the_4_9_columns_values_and_one_sheet_per_region(mont
     pct = next(ws.iter_rows(min_row=2, max_row=2))
     assert pct[spec.index("completion")].number_format == "0.0%"
     assert pct[spec.index("held")].number_format == "#,##0"
+    assert pct[spec.index("volume")].number_format == "#,##0.0"  # tons to a tenth, as in the sales sheets
     regions = {row["region"] for row in r.table.to_pylist() if row["region"]}
     region_sheets = [s for s in wb.sheetnames if s.startswith("客户经理 — ")]
     assert sorted(s.split(" — ", 1)[1] for s in region_sheets) == sorted(regions)
@@ -153,6 +154,16 @@ def test_severity_and_completion_have_conditional_formats(monthly):
     assert {r.formula[0] for r in rules if r.type == "cellIs"} >= {'"High"', '"Medium"', '"Low"'}
     overview = wb["Sales overview"]
     assert any(r.type == "colorScale" for cf in overview.conditional_formatting for r in cf.rules)
+
+
+def test_the_scorecard_indicators_are_headed_as_scores_not_tons(monthly):
+    # SPEC §4.4: volume = 100 · p(volume_M), a 0–100 score; the tons are volume_t
+    _, paths, _, _ = monthly
+    for lang, score, tons in (("zh", "销量得分", "销量(吨)"), ("en", "Volume score", "Volume (t)")):
+        headers = [next(w.iter_rows(min_row=1, max_row=1, values_only=True)) for w in load_workbook(paths[lang])]
+        card = [h for h in headers if L.column_label("balance", lang, "grade.scorecard") in h]
+        assert card, lang
+        assert score in card[0] and list(card[0]).count(tons) == 1, (lang, card[0])
 
 
 def test_same_numbers_in_both_languages(monthly):

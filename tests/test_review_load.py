@@ -56,7 +56,8 @@ def test_review_number_formats(store, tmp_path):
 
 
 def test_review_date_formats(store, tmp_path):
-    dates = ["2024.1.5", "2024-1-5", "2024/01/05 00:00:00", "45296", "2024/1/5 8:05", "2024年1月5日", "20240105"]
+    dates = ["2024.1.5", "2024-1-5", "2024/01/05 00:00:00", "45296", "2024/1/5 8:05", "2024年1月5日", "20240105",
+             "2024年1月5日 14:20", "2024年1月5日 14:20:05", "2024.1.5 14:20"]
     f = write(tmp_path / "o.csv", H + "".join(f"A,{i},{v},C1,1,1\n" for i, v in enumerate(dates, 1)))
     r = load_files(store, "orders", [f])
     assert r.rejected == 0

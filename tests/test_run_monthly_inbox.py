@@ -138,7 +138,7 @@ def test_an_optional_analysis_that_fails_is_skipped_with_its_reason_in_both_lang
 
     class Runner:
         def run(self, name, **_):
-            raise AnalysisError("too few repeat buyers to fit BG/NBD")
+            raise AnalysisError("too few repeat buyers to fit BG/NBD", zh="复购客户太少，无法拟合 BG/NBD")
 
     rec = RunRecord("0", "now", "in", "out", "db")
     said: list[str] = []
@@ -146,7 +146,8 @@ def test_an_optional_analysis_that_fails_is_skipped_with_its_reason_in_both_lang
                       rec, said.append)
     assert done == [] and said == ["churn.alive: skipped (too few repeat buyers to fit BG/NBD)"]
     assert skip_reasons(rec.skipped, "en") == {"churn.alive": "too few repeat buyers to fit BG/NBD"}
-    assert skip_reasons(rec.skipped, "zh") == {"churn.alive": "未能完成：too few repeat buyers to fit BG/NBD"}
+    # the error's own Chinese sentence (the report puts "— 未显示：" before it); one without falls back to English
+    assert skip_reasons(rec.skipped, "zh") == {"churn.alive": "复购客户太少，无法拟合 BG/NBD"}
     with pytest.raises(AnalysisError, match="^grade.rfm: too few"):
         _run_steps(Runner(), [Step("grade.rfm")], dt.date(2025, 12, 31), dt.date(2025, 12, 1), rec, said.append)
 

@@ -59,6 +59,11 @@ def test_period_after_the_data_is_refused_unless_allowed(filled):
     # the run's as-of is the month's end: the message names the missing months, not an --as-of never given
     with pytest.raises(AnalysisError, match="orders end 2024-12-31; load the export for 2025-01 … 2025-03 first"):
         crmtool.run(filled, "churn.warn", month="2025-03", as_of="2025-03-31")
+    # a quarter or a year after the data: the exports up to its last month
+    with pytest.raises(AnalysisError, match="load the export for 2025-01 … 2025-06 first"):
+        crmtool.run(filled, "managers.scorecard", quarter="2025Q2")
+    with pytest.raises(AnalysisError, match="load the export for 2025-01 … 2025-12 first"):
+        crmtool.run(filled, "grade.scorecard", year="2025")
     res = crmtool.run(filled, "churn.warn", month="2025-01", allow_future=True, include_all=True)
     # January 2025 has no orders: A (10 t a month) breaches against its baseline of 10
     rows = {r["customer_id"]: r for r in res.table.to_pylist()}

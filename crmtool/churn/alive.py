@@ -411,10 +411,12 @@ def churn_alive(con, as_of: dt.date, *, window: int = 36, horizon: int = 3) -> t
     summary = purchase_summary(con, as_of, window)
     if summary.num_rows == 0:
         raise AnalysisError(f"no customer has a purchase day in the {window} months ending {as_of}; "
-                            "nothing to fit")
+                            "nothing to fit", zh=f"截至 {as_of} 的 {window} 个月内没有客户购油，无法拟合")
     if summary.num_rows < MIN_CUSTOMERS:
         raise AnalysisError(f"only {summary.num_rows} customer(s) have a purchase day in the {window} months "
-                            f"ending {as_of}; the BG/NBD fit needs at least {MIN_CUSTOMERS}. Widen --window")
+                            f"ending {as_of}; the BG/NBD fit needs at least {MIN_CUSTOMERS}. Widen --window",
+                            zh=f"截至 {as_of} 的 {window} 个月内只有 {summary.num_rows} 个客户购油，"
+                               f"BG/NBD 拟合至少需要 {MIN_CUSTOMERS} 个")
     x = summary.column("frequency").to_numpy().astype(float)
     t_x = summary.column("recency_weeks").to_numpy()
     T = summary.column("age_weeks").to_numpy()

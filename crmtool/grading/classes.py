@@ -43,9 +43,9 @@ class_cv AS (                        -- months without lines count 0: mean and v
 class_base AS (
     SELECT a.customer_id, CAST(c.annual_demand AS DOUBLE) AS annual_demand, c.competitor,
            coalesce(f.purchase_months, 0) AS purchase_months,
-           CASE WHEN c.annual_demand > 0 THEN least(CAST(f.volume AS DOUBLE) / CAST(c.annual_demand AS DOUBLE), 1.0)
-           END AS share_of_wallet,
-           CASE WHEN cv.mean_v > 0 THEN sqrt(cv.var_v) / cv.mean_v END AS cv
+           CASE WHEN c.annual_demand > 0 THEN round(least(CAST(f.volume AS DOUBLE) / CAST(c.annual_demand AS DOUBLE), 1.0), 12)
+           END AS share_of_wallet,  -- to 12 places: 2.4 / 3 is 0.8, at the loyal bound, not just under it
+           CASE WHEN cv.mean_v > 0 THEN round(sqrt(cv.var_v) / cv.mean_v, 12) END AS cv
     FROM {known} a
     LEFT JOIN customers_resolved c ON c.customer_id = a.customer_id
     LEFT JOIN class_facts f ON f.customer_id = a.customer_id

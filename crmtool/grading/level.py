@@ -33,7 +33,7 @@ scored_set AS (                      -- customers with >= 1 purchase in the wind
 {classes},
 factors AS (
     SELECT s.customer_id, s.volume, s.gross_profit, s.purchase_months,
-           CASE WHEN c.annual_demand > 0 THEN least(s.volume / CAST(c.annual_demand AS DOUBLE), 1.0)
+           CASE WHEN c.annual_demand > 0 THEN round(least(s.volume / CAST(c.annual_demand AS DOUBLE), 1.0), 12)
            END AS share_of_wallet,
            CAST(c.annual_demand AS DOUBLE) AS annual_demand,
            c.level AS current_level
@@ -75,7 +75,7 @@ SELECT ch.customer_id, round(ch.composite, 10) AS composite, ch.suggested_level,
        CAST(ch.rank AS INTEGER) AS rank,
        {level_label} AS level_label,
        ch.suggested_level IN ({key_levels}) AS key_customer,
-       round(ch.volume, 4) AS volume, round(ch.gross_profit, 2) AS gross_profit,
+       round(ch.volume, 6) AS volume, round(ch.gross_profit, 2) AS gross_profit,
        CAST(ch.purchase_months AS INTEGER) AS purchase_months, ch.share_of_wallet, ch.annual_demand,
        cl.demand_class, {demand_label} AS demand_class_label, cl.mobile,
        cl.loyalty, {loyalty_label} AS loyalty_label

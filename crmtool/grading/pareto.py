@@ -40,8 +40,8 @@ classed AS (
            CAST(before_row AS DOUBLE) / CAST(total AS DOUBLE) AS cum_before
     FROM running
 ),
-classed_abc AS (
-    SELECT *, CASE WHEN cum_before < $a THEN 'A' WHEN cum_before < $b THEN 'B' ELSE 'C' END AS abc_class
+classed_abc AS (                     -- the share before the row to 12 places: 2.4 / 3 is 0.8, not 0.7999999999999999
+    SELECT *, CASE WHEN round(cum_before, 12) < $a THEN 'A' WHEN round(cum_before, 12) < $b THEN 'B' ELSE 'C' END AS abc_class
     FROM classed
 )
 SELECT customer_id, CAST(metric_value AS DOUBLE) AS metric_value, share, cum_share, CAST(rank AS INTEGER) AS rank,

@@ -142,8 +142,8 @@ ranked AS (
 )
 SELECT customer_id, strftime(month, '%Y-%m') AS month, completion, balance, volume, special, total,
        CAST(rank AS INTEGER) AS rank, {grade_case} AS grade,
-       {grade_label} AS grade_label, round(volume_t, 4) AS volume_t, round(plan_t, 4) AS plan_t, no_plan,
-       round(special_t, 4) AS special_t
+       {grade_label} AS grade_label, round(volume_t, 6) AS volume_t, round(plan_t, 6) AS plan_t, no_plan,
+       round(special_t, 6) AS special_t
 FROM (SELECT *, {grade_case_inner} AS grade_id FROM ranked) r
 ORDER BY rank
 """
@@ -167,7 +167,7 @@ ranked AS (
 )
 SELECT customer_id, $period_label AS period, completion, balance, volume, special, total,
        CAST(rank AS INTEGER) AS rank, grade_id AS grade, {grade_label} AS grade_label,
-       CAST(months_in_set AS INTEGER) AS months_in_set, round(volume_t, 4) AS volume_t, round(plan_t, 4) AS plan_t
+       CAST(months_in_set AS INTEGER) AS months_in_set, round(volume_t, 6) AS volume_t, round(plan_t, 6) AS plan_t
 FROM (SELECT *, {grade_case} AS grade_id FROM ranked) r
 ORDER BY rank
 """

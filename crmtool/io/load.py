@@ -41,7 +41,8 @@ from crmtool.store import Store, quote_ident as q, temporarily
 
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S",
                 "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d %H:%M:%S.%f", "%Y.%m.%d %H:%M:%S", "%Y年%m月%d日 %H:%M:%S"]
+                "%Y-%m-%d %H:%M:%S.%f", "%Y.%m.%d %H:%M:%S", "%Y年%m月%d日 %H:%M:%S", "%Y.%m.%d %H:%M",
+                "%Y年%m月%d日 %H:%M"]
 MONTH_FORMATS = ["%Y-%m", "%Y/%m", "%Y%m", "%Y年%m月", "%Y.%m"]
 
 REASONS = {

@@ -230,6 +230,6 @@ def manager_scorecard(con, period: Period, settings: Settings, cp: CalendarPerio
                              ).fetchall()[0][0]
     if population == 0:
         raise AnalysisError("no managers: load the managers table or an archive with manager_id "
-                            "(`crmtool load managers FILE`)")
+                            "(`crmtool load managers FILE`)", zh="无客户经理：请导入客户经理表，或含客户经理编号的客户档案")
     assert table.column_names[: len(COLUMNS)] == COLUMNS
     return table, population

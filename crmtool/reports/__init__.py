@@ -59,6 +59,7 @@ class Collected(dict):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.skipped: dict[str, str] = {}
+        self.skipped_zh: dict[str, str] = {}  # the reasons that have a Chinese sentence (AnalysisError.zh)
 
 
 def collect(runner: "Runner", kind: str, *, as_of: str | dt.date | None = None, month: str | dt.date | None = None,
@@ -80,6 +81,8 @@ def collect(runner: "Runner", kind: str, *, as_of: str | dt.date | None = None, 
             out[name] = runner.run(name, as_of=as_of, month=month, **opts)
         except AnalysisError as exc:
             out.skipped[name] = str(exc)
+            if exc.zh:
+                out.skipped_zh[name] = exc.zh
     return out
 
 
@@ -121,7 +124,10 @@ def render(kind: str, results: Mapping[str, "Result"], *, fmt: str, lang: str, p
 
         raise UsageError("the customer report is written by customer_page(store, customer_id, …)")
     meta = {**_period_meta(results), **dict(meta or {})}
-    meta.setdefault("skipped", dict(getattr(results, "skipped", {}) or {}))
+    skipped = dict(getattr(results, "skipped", {}) or {})
+    if lang == "zh":
+        skipped.update(getattr(results, "skipped_zh", {}) or {})
+    meta.setdefault("skipped", skipped)
     doc = build_document(kind, results, lang=lang, meta=meta)
     return _write(doc, fmt, Path(path), written)
 
@@ -164,7 +170,7 @@ def report(store: "Store", kind: str, *, fmt: str, lang: str, path: Path, settin
                          parse_month(month) if isinstance(month, str) else month)
         for opts in (options or {}).values():
             if opts.get("quarter"):
-                check_not_future(store.con, None, parse_quarter(str(opts["quarter"]))[0])
+                check_not_future(store.con, None, *parse_quarter(str(opts["quarter"])))
     runner = Runner(store, settings, lang=lang, allow_future=allow_future)
     results = collect(runner, kind, as_of=as_of, month=month, options=options)
     if not results and results.skipped:

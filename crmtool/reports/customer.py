@@ -37,6 +37,8 @@ def mask_phone(phone: Any) -> Any:
         return None
     text = str(phone).strip()
     digits = re.sub(r"\D", "", text)
+    # the country code off (+86 137 0000 1111 is 137****1111, not 861****1111, another number's look)
+    digits = re.sub(r"^(?:00|\+)?86(?=1\d{10}$)", "", digits) if len(digits) > 11 else digits
     if len(digits) >= 8:
         return digits[:3] + "****" + digits[-4:]
     if len(digits) >= 3:

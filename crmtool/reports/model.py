@@ -46,8 +46,8 @@ PLAIN_INT_COLUMNS = frozenset({"rank", "r_score", "f_score", "m_score", "idle_mo
 FORMAT_OVERRIDES: dict[str, dict[str, str]] = {
     "grade.scorecard": {"completion": SCORE100, "balance": SCORE100, "volume": SCORE100, "special": SCORE100,
                         "total": SCORE100},
-    # the printed managers sheet: whole tons keep 28 columns readable on one A4 landscape page
-    "managers.scorecard": {"volume": INT, "plan": INT, "ytd_volume": INT, "ytd_plan": INT, "lead_days": "0.0"},
+    # tons to one decimal as everywhere (whole tons hid 45.2 t as 45, and the rows no longer added up)
+    "managers.scorecard": {"lead_days": "0.0"},
 }
 # columns never shown (helpers; *_label columns are replaced by labelling the id column in the chosen language)
 HIDDEN = frozenset({"r_high", "f_high", "m_high", "p_volume", "p_completion", "p_retention", "p_development",
@@ -256,7 +256,7 @@ def table_block(name: str, table: "pa.Table", *, id: str, title: str, lang: str,
                     v = f(v)
                 values.append(v)
             arr = pa.array(values, pa.string()) if fmt == TEXT else pa.array(values)
-        cols.append(Column(key, L.column_label(key, lang), fmt))
+        cols.append(Column(key, L.column_label(key, lang, name), fmt))
         arrays.append(arr)
     rows = pa.table(arrays, names=keys) if keys else pa.table({})
     block = TableBlock(id, title, cols, rows, note=note)

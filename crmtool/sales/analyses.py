@@ -58,7 +58,8 @@ def sales_pivot(rc: RunContext, *, by: str, measure: str, first: str | None, las
     label = f"{lo}..{hi}"
     summary = {"from": lo.isoformat(), "to": hi.isoformat(), "by": dims, "measures": measures,
                "groups": table.num_rows - 1, "total": {m: total[m] for m in measures}}
-    shown = ", ".join(f"{m} {_num(total[m]):,.1f}" if m in ("volume", "amount", "profit") else f"{m} {total[m]}"
+    shown = ", ".join(f"{m} —" if total[m] is None  # no line has it (a profit with no amount and cost)
+                      else f"{m} {float(total[m]):,.1f}" if m in ("volume", "amount", "profit") else f"{m} {total[m]}"
                       for m in measures)
     lines = ([f"销量统计 {lo} 至 {hi}，按 {'、'.join(dims)}：{table.num_rows - 1} 组；合计 {shown}"] if rc.lang == "zh"
              else [f"Pivot {lo} to {hi} by {', '.join(dims)}: {table.num_rows - 1} groups; total {shown}"])

@@ -112,7 +112,7 @@ def attainment(con, period: Period, settings: Settings, cp: CalendarPeriod, *, b
     customers = query(con, CUSTOMERS_SQL.format(classes=classes, base=BASE_CTES), p)
     if customers.num_rows == 0:
         raise AnalysisError("no archive customer has an expected volume (购油量预判值 > 0); load an archive "
-                            "with expected_volume")
+                            "with expected_volume", zh="客户档案中没有客户填写购油量预判值（大于 0）")
     groups = query(con, GROUPS_SQL.format(classes=classes, base=BASE_CTES, key=key, column=column, label=label), p)
     under = query(con, UNDER_SQL.format(classes=classes, base=BASE_CTES), p)
     assert customers.column_names[: len(COLUMNS)] == COLUMNS

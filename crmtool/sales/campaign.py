@@ -178,7 +178,8 @@ def campaign(con, *, campaign_id: str | None = None, as_of=None, lang: str = "en
     install_views(con)
     n = con.execute("SELECT count(*) FROM campaigns").fetchall()[0][0]
     if n == 0:
-        raise AnalysisError("no campaigns loaded; load them with `crmtool load campaigns FILE`")
+        raise AnalysisError("no campaigns loaded; load them with `crmtool load campaigns FILE`",
+                            zh="未导入营销活动（请用 `crmtool load campaigns 文件` 导入）")
     p = Params(campaign_id=campaign_id, as_of=as_of)
     if campaign_id is not None and con.execute("SELECT count(*) FROM campaigns WHERE campaign_id = ?",
                                                [campaign_id]).fetchall()[0][0] == 0:
@@ -193,7 +194,8 @@ def campaign(con, *, campaign_id: str | None = None, as_of=None, lang: str = "en
     if pending and len(pending) == total:
         which = ", ".join(f"{cid} (to {end})" for cid, end in pending[:5]) + (" …" if len(pending) > 5 else "")
         raise AnalysisError(f"no campaign has ended by {as_of}: {which}; a campaign is judged once its orders to its "
-                            "end are loaded (or pass --allow-future to judge it on the orders so far)")
+                            "end are loaded (or pass --allow-future to judge it on the orders so far)",
+                            zh=f"截至 {as_of} 没有已结束的活动：{which}；活动在其结束日之前的订单导入后才评价")
     table = query(con, CAMPAIGN_SQL.format(ctes=CTES, group_label=label_case(p, "k.grp", pick(GROUP_LABELS, lang))),
                   p)
     customers = query(con, CUSTOMERS_SQL.format(ctes=CTES), p)

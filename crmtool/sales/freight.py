@@ -81,7 +81,8 @@ def freight(con, first: dt.date, last: dt.date):
     customers = query(con, CUSTOMER_SQL.format(bills=BILLS), p)
     if customers.num_rows == 0:
         raise AnalysisError(f"no freight bills between {first} and {last}; load them with "
-                            "`crmtool load freight FILE` or widen --from/--to")
+                            "`crmtool load freight FILE` or widen --from/--to",
+                            zh=f"{first} 至 {last} 没有运费单据（请用 `crmtool load freight 文件` 导入）")
     trend = query(con, TREND_SQL.format(bills=BILLS), p)
     carriers = query(con, BY_KEY_SQL.format(bills=BILLS, key="carrier"), p)
     routes = query(con, BY_KEY_SQL.format(bills=BILLS, key="route"), p)
