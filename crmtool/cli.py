@@ -166,6 +166,8 @@ def load(
             for line, column, value, reason in f.sample_rejects[:10]:
                 err.print(f"  {f.file} line {line}, column {column}: {shown_value(value)}: {reason}", highlight=False,
                           markup=False)
+    for note in result.notes:
+        err.print(f"note: {note}", highlight=False, markup=False)
     if result.strict_failed:
         err.print(f"strict load failed: {result.rejected} rejected row(s); nothing was loaded", highlight=False,
                   markup=False)

@@ -247,3 +247,21 @@ def test_review_same_order_with_and_without_line_numbers(store, tmp_path):
     load_files(store, "orders", [a])
     load_files(store, "orders", [b])
     assert q(store, "SELECT sum(quantity) FROM orders") == [(Decimal("8.0000"),)]
+
+
+def test_a_file_given_later_but_saved_earlier_that_takes_lines_is_named(store, tmp_path):
+    import os
+
+    # the shell sorts 订单_02(更正).csv before 订单_02.csv: the correction (saved later) is given first
+    fixed = write(tmp_path / "订单_02(更正).csv", H + "A,1,2024-02-05,C1,7,70\nA,2,2024-02-05,C1,1,10\n")
+    orig = write(tmp_path / "订单_02.csv", H + "A,1,2024-02-05,C1,6,60\n")
+    os.utime(orig, (1_709_294_400, 1_709_294_400))   # 2024-03-01 12:00 UTC
+    os.utime(fixed, (1_709_467_200, 1_709_467_200))  # 2024-03-03 12:00 UTC
+    r = load_files(store, "orders", [fixed, orig])
+    # SPEC §1: the later file's line replaces the earlier one — and the user is told which way it went
+    assert q(store, "SELECT quantity FROM orders WHERE line_no = 1") == [(Decimal("6"),)]
+    assert len(r.notes) == 1 and r.notes[0].startswith("1 line(s) of 订单_02(更正).csv (saved 2024-03-03")
+    assert "订单_02.csv (saved 2024-03-01" in r.notes[0]
+    # oldest first: the correction wins, nothing to say
+    r = load_files(store, "orders", [orig, fixed])
+    assert q(store, "SELECT quantity FROM orders WHERE line_no = 1") == [(Decimal("7"),)] and r.notes == []

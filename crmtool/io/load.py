@@ -94,6 +94,7 @@ class LoadResult:
     files: list[FileResult]
     strict_failed: bool = False
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the user should know that is not a reject
 
     @property
     def accepted(self) -> int:
@@ -1156,6 +1157,7 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     results: list[FileResult] = []
     install_macros(store.con, settings)
     failed = False
+    notes: list[str] = []
     try:
         units = _units(store.con, table, files, sheet, settings)
         with contextlib.nullcontext() if in_transaction else store.transaction(), \
@@ -1163,10 +1165,36 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
             for i, (f, sh, part) in enumerate(units, start=1):
                 results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
                                          ahead.prepared(i - 1), part))
+            notes = _order_notes(store.con, table, [u[0] for u in units], results)
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
                 _before_commit()
     except _StrictRollback:
         failed = True
-    return LoadResult(table.name, results, strict_failed=failed, seconds=time.monotonic() - t0)
+    return LoadResult(table.name, results, strict_failed=failed, seconds=time.monotonic() - t0, notes=notes)
+
+
+def _order_notes(con, table: Table, paths: Sequence[Path], results: list[FileResult]) -> list[str]:
+    """The files of one load apply in the order given, so a line in two of them is the later one's
+    (SPEC §1). Where a file given later was saved earlier than one before it (the shell sorts
+    订单(更正).csv before 订单.xlsx) and took lines of it, say so: the older export may have undone a
+    correction. Costs a count only in that case."""
+    notes = []
+    saved = [Path(p).stat().st_mtime if Path(p).exists() else None for p in paths]
+    for i, ri in enumerate(results):
+        older_after = [j for j in range(i + 1, len(results)) if results[j].replaced and saved[i] and saved[j]
+                       and saved[j] < saved[i] and ri.batch_id is not None]
+        if not older_after or not ri.accepted:
+            continue
+        kept = con.execute(f"SELECT count(*) FROM {q(table.name)} WHERE batch_id = ?", [ri.batch_id]).fetchall()[0][0]
+        if kept >= ri.accepted:
+            continue
+        when = dt.datetime.fromtimestamp(saved[i]).strftime("%Y-%m-%d %H:%M")
+        later = ", ".join(f"{Path(results[j].file).name} (saved "
+                          f"{dt.datetime.fromtimestamp(saved[j]).strftime('%Y-%m-%d %H:%M')})" for j in older_after[:3])
+        notes.append(f"{ri.accepted - kept} line(s) of {Path(ri.file).name} (saved {when}) were replaced by the same "
+                     f"lines of a file given after it but saved before it: {later}. The file given last wins; if "
+                     f"{Path(ri.file).name} is the correction, load it again, or give the files oldest first "
+                     "(crmtool run monthly does)")
+    return notes
