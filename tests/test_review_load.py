@@ -265,3 +265,12 @@ def test_a_file_given_later_but_saved_earlier_that_takes_lines_is_named(store, t
     # oldest first: the correction wins, nothing to say
     r = load_files(store, "orders", [orig, fixed])
     assert q(store, "SELECT quantity FROM orders WHERE line_no = 1") == [(Decimal("7"),)] and r.notes == []
+
+
+def test_an_erp_signature_line_under_the_data_is_no_row(store, tmp_path):
+    f = write(tmp_path / "o.csv", H + "A,1,2024-01-05,C1,1,1\nA:2,1,2024-01-05,C1,2,1\n,,,,,\n"
+              "制表人：张三    打印日期：2024年6月1日,,,,,\n审核: 李四,,,,,\n注：单位为吨,,,,,\n")
+    r = load_files(store, "orders", [f])
+    # the three footer lines are skipped like a 合计 row; an order id with a colon is still data
+    assert (r.accepted, r.rejected) == (2, 0)
+    assert q(store, "SELECT order_id FROM orders ORDER BY 1") == [("A",), ("A:2",)]

@@ -307,6 +307,9 @@ PLACEHOLDERS = ("", "-", "--", "—", "/", "#N/A", "N/A", "n/a", "NULL", "null",
 EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#GETTING_DATA", "#SPILL!", "#CALC!",
                 "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "subtotal", "sum")
+# the signature lines an ERP prints under a report (制表人：张三  打印日期：2024年6月1日): a row whose first
+# cell is one of these words and a colon is no data, like a total row (no order id starts that way)
+FOOTER_PATTERN = r"^\s*(制表|制单|打印|审核|复核|经办|记账|主管|财务|备注|说明|注)[^：:]{0,4}[：:]"
 
 
 def _sql_str(text: str) -> str:
@@ -527,6 +530,9 @@ def _text_select(src: Source, hm: HeaderMap, table: Table) -> tuple[str, list]:
     # compared in one expression each fold it again: a quarter of the text's time)
     word = f"CASE WHEN strlen({first}) <= 12 THEN lower(replace(replace({first}, ':', ''), '：', '')) END AS __word"
     total = "(__word IS NOT NULL AND (" + " OR ".join(f"__word = {_sql_str(t)}" for t in TOTAL_WORDS) + "))"
+    # (the regular expression only where the first cell has a colon: an AND that filters first)
+    total += (f" OR ((contains({first}, '：') OR contains({first}, ':')) AND "
+              f"regexp_matches({first}, {_sql_str(FOOTER_PATTERN)}))")
     selects = [q(src.line_column)] if src.line_column else []
     for c in table.columns:
         pos = hm.columns.get(c.name)
