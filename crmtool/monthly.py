@@ -16,8 +16,9 @@ In order, with the store open (one writer; a busy store is waited for, then Stor
 5. **reports** for each of ``run.formats`` × ``run.languages`` and every result table as CSV are
    written to a staging folder while the transaction is open; after COMMIT they replace the files in
    ``OUT/YYYY-MM/``. ``run.json`` records inputs, analyses, outputs, timestamps, version and exit
-   status, and is written also when the run fails (``OUT/YYYY-MM/run.json``, or ``OUT/run.json``
-   when the month is not known yet).
+   status, and is written also when the run fails (``OUT/YYYY-MM/run.json``, or only ``OUT/run.json``
+   when the month is not known yet). ``OUT/run.json`` is always the latest run's record, so a check of
+   its exit status never reads a failure that a later run has mended.
 6. **done**: after the commit the processed files move to ``inbox/done/YYYY-MM/`` (``run.move_done``).
 
 A second run for the same month with no new file loads nothing and writes the same result tables
@@ -652,12 +653,12 @@ def _write_record(rec: RunRecord, out: Path) -> None:
     folder = out / rec.month if rec.month else out
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "run.json"
-        rec.run_json = str(path)
-        tmp = folder / f".run.json.{os.getpid()}"
-        tmp.write_text(json.dumps(asdict(rec), ensure_ascii=False, indent=1, default=_json_default) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        rec.run_json = str(folder / "run.json")
+        text = json.dumps(asdict(rec), ensure_ascii=False, indent=1, default=_json_default) + "\n"
+        for where in dict.fromkeys((folder, out)):  # the month's record, and the latest run's in OUT
+            tmp = where / f".run.json.{os.getpid()}"
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, where / "run.json")
     except OSError:
         rec.run_json = None
         if rec.exit_status == 0:

@@ -196,6 +196,8 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
     assert p.stdout == "" and p.stderr == ""
     assert status_json(db, tmp_path)["tables"]["orders"] == 54
     run = json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))
+    # OUT/run.json is the latest run's: the failures before no longer show there
+    assert json.loads((out / "run.json").read_text(encoding="utf-8")) == run and run["exit_status"] == 0
     # formats from the config, languages from the command line; no managers: no managers report
     assert sorted(Path(o["path"]).name for o in run["outputs"] if Path(o["path"]).parent.name == "2025-11") == [
         "monthly_2025-11.en.html", "monthly_2025-11.zh.html"]
