@@ -337,7 +337,14 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
                 files = _load(store, inbox_p, settings, rec, say, strict)
                 m = _month(store, month)
                 rec.month = f"{m:%Y-%m}"
-                say(f"month {rec.month}")
+                from crmtool.facts import add_months, month_end
+
+                last = store.con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
+                if month is None and last is not None and last < month_end(add_months(m, 1)) and last > month_end(m):
+                    # SPEC §3: a partial month is never judged; the log says why the month is not the last one
+                    say(f"month {rec.month} (orders end {last}: {last:%Y-%m} is not complete)")
+                else:
+                    say(f"month {rec.month}")
                 staged = _analyse_and_render(store, settings, m, formats, languages, staging, rec, say,
                                              allow_future=allow_future)
                 if _before_commit is not None:

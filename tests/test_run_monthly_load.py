@@ -62,3 +62,18 @@ def test_strict_in_a_callers_transaction_reports_and_leaves_the_rollback_to_the_
         assert result.strict_failed
         store.con.execute("ROLLBACK")
         assert _counts(store) == (0, 0, 0, 0)
+
+
+def test_the_log_says_why_a_partial_last_month_is_not_the_one_judged(tmp_path):
+    from crmtool.monthly import run_monthly
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "orders.csv").write_text("凭证号,行号,过账日期,客户编码,数量,金额\nA,1,2024-03-10,C1,5,50\nB,1,2024-04-29,C1,4,40\n",
+                                      encoding="utf-8")
+    db = tmp_path / "crm.duckdb"
+    open_store(db, Settings()).close()
+    said: list[str] = []
+    rec = run_monthly(inbox, tmp_path / "out", db=db, settings=Settings(), reports=False, log=said.append)
+    # SPEC §3: orders end 2024-04-29, so April is partial and March is judged — and the log says why
+    assert rec.month == "2024-03" and "month 2024-03 (orders end 2024-04-29: 2024-04 is not complete)" in said

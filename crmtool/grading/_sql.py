@@ -43,7 +43,7 @@ def metric_missing(metric: str, start, as_of, section: str, lines: int | None = 
     count = f"{lines:,} " if lines else ""
     other = "volume" if metric != "volume" else "amount"
     return AnalysisError(f"--metric {metric}: none of the {count}order lines between {start} (exclusive) and {as_of} "
-                         f"has a {metric}; load orders with {METRIC_SOURCES[metric]}, or choose another --metric "
+                         f"has {'an' if metric[0] in 'aeiou' else 'a'} {metric}; load orders with {METRIC_SOURCES[metric]}, or choose another --metric "
                          f"(for every run, `crmtool run monthly` included: [{section}] metric = \"{other}\" in "
                          "crmtool.toml)")
 
