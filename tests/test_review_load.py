@@ -274,3 +274,15 @@ def test_an_erp_signature_line_under_the_data_is_no_row(store, tmp_path):
     # the three footer lines are skipped like a 合计 row; an order id with a colon is still data
     assert (r.accepted, r.rejected) == (2, 0)
     assert q(store, "SELECT order_id FROM orders ORDER BY 1") == [("A",), ("A:2",)]
+
+
+def test_a_key_repeated_within_one_file_is_named_with_its_lines(store, tmp_path):
+    f = write(tmp_path / "客户档案.csv", "客户编码,客户名称,客户经理\n0100010007,甲,M01\n0100010008,丙,M01\n"
+              "0100010007,乙,M02\n")
+    r = load_files(store, "customers", [f])
+    # the last line wins (SPEC §1), and the user learns the archive disagrees with itself
+    assert (r.accepted, r.replaced) == (2, 1)
+    assert q(store, "SELECT name, manager_id FROM customers WHERE customer_id = '0100010007'") == [("乙", "M02")]
+    assert r.notes == ["客户档案.csv: customer_id repeated within the file, the last line kept: 0100010007 on lines 2, 4"]
+    r = load_files(store, "orders", [write(tmp_path / "o.csv", H + "A,1,2024-01-05,C1,1,1\nA,1,2024-01-05,C1,2,1\n")])
+    assert r.notes == ["o.csv: order_id + line_no repeated within the file, the last line kept: A / 1 on lines 2, 3"]

@@ -86,6 +86,8 @@ class FileResult:
     sample_rejects: list[tuple] = field(default_factory=list)  # (line, column, value, reason)
     sheet: str | None = None  # one of several sheets of a workbook that fit the table (file says which)
     source: str = ""  # the path as given (file is "path [sheet]" for one sheet of several)
+    superseded: int = 0  # lines whose key a later line of the same file repeats (the later one is kept)
+    repeats: list[tuple[str, list[int]]] = field(default_factory=list)  # the first repeated keys, their lines
 
 
 @dataclass
@@ -818,9 +820,9 @@ def _set_checks(con, table: Table) -> bool:
     return True
 
 
-def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> str:
+def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> tuple[str, list[tuple[str, list[int]]]]:
     """Good rows, one per key (the last line of the file wins), in canonical column order; returns
-    the relation's name. The windows that number lines and drop superseded duplicates run only when
+    the relation's name and the first keys the file repeats, each with its lines. The windows that number lines and drop superseded duplicates run only when
     the rows need them: a plain view over stg otherwise."""
     names = [c.name for c in table.columns]
     fills = dict(table.fills)
@@ -847,13 +849,18 @@ def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> str:
     # numbers given to every line of a file are unique by construction; otherwise look for repeats
     dedupe = not (number and nk not in hm.columns) and bool(con.execute(
         f"SELECT 1 FROM ({sql}) GROUP BY {key} HAVING count(*) > 1 LIMIT 1").fetchall())
+    repeats: list[tuple[str, list[int]]] = []
     if dedupe:
+        shown = " || ' / ' || ".join(f"coalesce(CAST({q(k)} AS VARCHAR), '')" for k in table.key)
+        repeats = [(k, list(lines)) for k, lines in con.execute(
+            f"SELECT {shown}, list(__line ORDER BY __line) FROM ({sql}) GROUP BY {key} HAVING count(*) > 1 "
+            "ORDER BY min(__line) LIMIT 3").fetchall()]
         sql += f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY __line DESC) = 1"
     if number or dedupe or table.keep_extra:
         con.execute(f"CREATE OR REPLACE TEMP TABLE stg_good AS {sql}")
-        return "stg_good"
+        return "stg_good", repeats
     con.execute(f"CREATE OR REPLACE TEMP VIEW stg_good_v AS {sql}")
-    return "stg_good_v"
+    return "stg_good_v", repeats
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1023,7 +1030,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
             progress(f"checking {path.name}", step, total)
         checks, body = _stage(con, src, hm, table)
         has_set = _set_checks(con, table)
-        good = _good(con, table, hm, has_set)
+        good, repeats = _good(con, table, hm, has_set)
         rows_read, rejected, n_good = con.execute(
             "SELECT count(*), count(*) FILTER (WHERE __bad), count(*) FILTER (WHERE NOT __bad) FROM stg").fetchall()[0]
         failed_row_checks = rejected > 0
@@ -1057,7 +1064,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         src.close()
     return FileResult(str(path) + (f" [{part}]" if part is not None else ""), table.name, src.sha256, src.encoding,
                       rows_read, accepted, rejected, replaced + superseded, batch_id, src.head_lines[hm.header_index],
-                      header_of, list(hm.extras), sample, part, str(path))
+                      header_of, list(hm.extras), sample, part, str(path), superseded, repeats)
 
 
 Progress = Callable[[str, int, int], None]  # (phase text, step, total steps)
@@ -1171,7 +1178,7 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
             for i, (f, sh, part) in enumerate(units, start=1):
                 results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
                                          ahead.prepared(i - 1), part))
-            notes = _order_notes(store.con, table, [u[0] for u in units], results)
+            notes = _repeat_notes(table, results) + _order_notes(store.con, table, [u[0] for u in units], results)
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
@@ -1179,6 +1186,20 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     except _StrictRollback:
         failed = True
     return LoadResult(table.name, results, strict_failed=failed, seconds=time.monotonic() - t0, notes=notes)
+
+
+def _repeat_notes(table: Table, results: list[FileResult]) -> list[str]:
+    """A key on two lines of one file: the later line is kept (SPEC §1), and the user is told where, since
+    an archive that lists a customer twice (with two managers, say) disagrees with itself."""
+    notes = []
+    for r in results:
+        if not r.superseded or not r.repeats:
+            continue
+        shown = "; ".join(f"{k} on lines {', '.join(map(str, lines))}" for k, lines in r.repeats)
+        more = f" ({r.superseded} line(s) in all)" if r.superseded > sum(len(x) - 1 for _, x in r.repeats) else ""
+        notes.append(f"{Path(r.file).name}: {' + '.join(table.key)} repeated within the file, the last line kept: "
+                     f"{shown}{more}")
+    return notes
 
 
 def _order_notes(con, table: Table, paths: Sequence[Path], results: list[FileResult]) -> list[str]:
