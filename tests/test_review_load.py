@@ -286,3 +286,13 @@ def test_a_key_repeated_within_one_file_is_named_with_its_lines(store, tmp_path)
     assert r.notes == ["客户档案.csv: customer_id repeated within the file, the last line kept: 0100010007 on lines 2, 4"]
     r = load_files(store, "orders", [write(tmp_path / "o.csv", H + "A,1,2024-01-05,C1,1,1\nA,1,2024-01-05,C1,2,1\n")])
     assert r.notes == ["o.csv: order_id + line_no repeated within the file, the last line kept: A / 1 on lines 2, 3"]
+
+
+def test_a_density_reject_names_the_files_column_and_the_category_as_written(store, tmp_path):
+    # no unit column: the unit is in the quantity's header, so that is the column to name; the value
+    # shows the product and the category as the file writes them, not the category id 'other'
+    f = write(tmp_path / "o.csv", "凭证号,行号,过账日期,客户编码,物料编码,油品类别,数量(升)\n"
+              "A,1,2024-01-05,C1,L100,润滑油,200\nA,2,2024-01-05,C1,P1,柴油,1000\n")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (1, 1)
+    assert q(store, "SELECT line, column_name, value FROM rejects") == [(2, "数量(升)", "L / L100 / 润滑油")]

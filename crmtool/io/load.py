@@ -53,7 +53,7 @@ REASONS = {
     "month": "not a month (YYYY-MM)",
     "score": "not a score from 0 to 100",
     "unit": "unknown unit",
-    "density": "no density for this category to convert between mass and volume (set [units.density])",
+    "density": "no density for this product or category to convert between mass and volume (set [units.density])",
     "subject": "needs a customer_id or a manager_id",
     "range": "end date before start date",
     "date_range": "date out of range",
@@ -783,7 +783,13 @@ def _row_checks(table: Table, hm: HeaderMap, values: dict[str, str]) -> list[tup
                            f"{ux} IS NOT NULL AND __cell_unit IS NOT NULL AND "
                            f"crm_unit_id({ux}) IS DISTINCT FROM crm_unit_id(__cell_unit)"))
         # a known unit and a number that still has no quantity: mass <-> volume without a density
-        checks.append((ucol, "unit_raw || ' / ' || category", "density",
+        # (the value: the unit and the product and category as the file writes them, 升 / 润滑油, not the
+        # category id 'other' that has no density)
+        names = [c.name for c in table.columns if f"x_{c.name}" in " ".join(table.density_by)]
+        shown = "unit_raw || ' / ' || " + " || ".join(
+            [f"coalesce({q('x_' + n)} || ' / ', '')" for n in names[:-1]]
+            + [f"coalesce({q('x_' + names[-1])}, CAST({q(names[-1])} AS VARCHAR), '—')"]) if names else "unit_raw"
+        checks.append((ucol, shown, "density",
                        f"{q(ucol)} IS NOT NULL AND quantity_raw IS NOT NULL AND {q(qty)} IS NULL"))
     for chk in table.checks:
         checks.append((chk.field, chk.value, chk.reason, chk.when))
@@ -1044,7 +1050,8 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
         if table.quantity_unit:
-            header_of.setdefault(table.quantity_unit[1], table.quantity_unit[1])
+            # no unit column: the unit came from the quantity's header (数量(升)), the column to name
+            header_of.setdefault(table.quantity_unit[1], header_of.get(table.quantity_unit[0], table.quantity_unit[1]))
         _record_rejects(con, table, path, batch_id, checks, failed_row_checks, has_set, header_of, body, part)
         con.execute("INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
                     [batch_id, stored_path(path, part), src.sha256, table.name, rows_read, accepted, rejected,
