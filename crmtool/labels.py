@@ -481,6 +481,9 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "from_level": ("From \\ to", "原级别 \\ 新级别"),
     "no_level": ("(none)", "（无）"),
     "no_manager": ("(no manager)", "（无客户经理）"),
+    "note.no_manager": ("{volume} t of {customers} customer(s) with no manager (in no archive, or none given) count "
+                        "for no manager in this table", "无客户经理的 {customers} 个客户（不在客户档案中或未填客户经理）共 "
+                        "{volume} 吨，不计入本表任何客户经理"),
     # why the monthly job skipped an analysis (crmtool.monthly.plan)
     "skip.no_managers": ("no managers: neither a managers table nor a manager_id in the archive",
                          "无客户经理：既未导入客户经理表，客户档案中也没有客户经理编号"),

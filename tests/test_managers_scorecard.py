@@ -155,6 +155,10 @@ def test_volumes_plans_and_growth(quarter_store):
     assert m4["volume"] == 0 and m4["yoy"] is None and m4["qoq"] is None and m4["gross_margin"] is None
     assert m4["plan"] is None and m4["completion"] is None
     assert m4["ytd_plan"] == 50 and m4["ytd_completion"] == 0.0
+    # C8 has no manager: its 50 t in P count for no one, and the summary says so
+    res = run(quarter_store, quarter="2024Q2")
+    assert res.summary["no_manager"] == {"customers": 1, "volume": 50.0}
+    assert "50.0 t of 1 customer(s) with no manager" in res.lines[-1]
 
 
 def test_score_rank_grade(quarter_store):

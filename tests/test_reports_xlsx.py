@@ -108,8 +108,13 @@ def test_managers_sheet_has_the_4_9_columns_values_and_one_sheet_per_region(mont
             "score", "rank", "grade"]
     assert list(header) == [L.column_label(c, "zh") for c in spec]
     by_id = {row["manager_id"]: row for row in r.table.to_pylist()}
-    got = list(ws.iter_rows(min_row=2, values_only=True))
-    assert len(got) == r.table.num_rows
+    got = list(ws.iter_rows(min_row=2, max_row=r.table.num_rows + 1, values_only=True))
+    assert all(row[0] for row in got)
+    # then a blank row and the volume no manager holds, which the managers' total leaves out
+    free = r.summary["no_manager"]
+    tail = [row[0] for row in ws.iter_rows(min_row=r.table.num_rows + 2, values_only=True)]
+    assert free["customers"] > 0 and tail == [None, L.report_text(
+        "note.no_manager", "zh", customers=free["customers"], volume=f"{free['volume']:,.1f}")]
     for row in got:
         expected = by_id[row[0]]
         assert row[spec.index("score")] == pytest.approx(expected["score"])

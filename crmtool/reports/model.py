@@ -190,6 +190,13 @@ def value_labels(name: str, settings: "Settings", lang: str) -> dict[str, Callab
     }
     if name == "grade.scorecard":
         out["grade"] = mapping(L.grades(settings, lang))
+    if name == "churn.idle":  # the group of customers without the dimension, as the other reports name it
+        from crmtool.churn.idle import NO_GROUP
+
+        none = {NO_GROUP: L.report_text("no_level", lang)}
+        out["manager_id"] = mapping({NO_GROUP: L.report_text("no_manager", lang)})
+        out["region"] = mapping(none)
+        out["level"] = mapping({**L.levels(settings, lang), **none})
     return out
 
 
@@ -511,7 +518,10 @@ class _Builder:
         spec += [c for c in r.table.column_names if c not in spec and c not in HIDDEN and not c.endswith("_label")
                  and c in COLUMNS and c not in ("held_start", "leads_converted", "development", "volume_ly",
                                                 "volume_prev", "ytd_volume_ly", "period")]
-        main = self.block(name, r.table, s.title, columns=spec, who=False)
+        free = (r.summary or {}).get("no_manager") or {}
+        note = self.t("note.no_manager", customers=free["customers"], volume=f"{free['volume']:,.1f}") \
+            if free.get("customers") else ""
+        main = self.block(name, r.table, s.title, columns=spec, who=False, note=note)
         main.compact = True
         s.tables.append(main)
         rows = r.table.select(["name", "manager_id", "score", "rank"]).to_pylist()
