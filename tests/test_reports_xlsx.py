@@ -47,7 +47,9 @@ def test_summary_first_with_period_freshness_and_headlines(monthly):
     assert cells["考核月份"] == "2025-12"
     assert cells["截至日期"].date() == dt.date(2025, 12, 31)
     assert cells["最新订单日期"].date() == dt.date(2025, 12, 31)
-    assert isinstance(cells["最近导入时间"], dt.datetime)
+    assert isinstance(cells["最近导入时间"], dt.datetime)  # a time, shown with its hours and minutes
+    assert next(c for row in wb["摘要"].iter_rows() for c in row if c.value == cells["最近导入时间"]).number_format == \
+        "yyyy-mm-dd hh:mm"
     levels = results["grade.level"].summary["levels"]
     assert cells["钻石"] == levels["diamond"] and cells["普通"] == levels["ordinary"]
     pareto = results["grade.pareto"].summary

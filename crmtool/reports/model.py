@@ -48,6 +48,7 @@ FORMAT_OVERRIDES: dict[str, dict[str, str]] = {
                         "total": SCORE100},
     # tons to one decimal as everywhere (whole tons hid 45.2 t as 45, and the rows no longer added up)
     "managers.scorecard": {"lead_days": "0.0"},
+    "churn.idle": {"total": INT},  # a count of customers (the 0–100 'total' is the balanced scorecard's)
 }
 # columns never shown (helpers; *_label columns are replaced by labelling the id column in the chosen language)
 HIDDEN = frozenset({"r_high", "f_high", "m_high", "p_volume", "p_completion", "p_retention", "p_development",

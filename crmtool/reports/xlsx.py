@@ -153,7 +153,9 @@ def _write_summary(doc: Document, ws, sheets: list[tuple[TableBlock, Any]], char
     ws.append([st.cell(doc.title, font=st.title_font)])
     ws.append([])
     for label, value in doc.facts:
-        ws.append([st.cell(label, font=st.bold), st.cell(value, DATE if isinstance(value, dt.date) else None)])
+        # a time (the last load) with its hours and minutes, a date as a date
+        fmt = "yyyy-mm-dd hh:mm" if isinstance(value, dt.datetime) else DATE if isinstance(value, dt.date) else None
+        ws.append([st.cell(label, font=st.bold), st.cell(value, fmt)])
     for h in doc.headlines:
         ws.append([])
         ws.append([st.cell(h.title, font=st.section_font)])
