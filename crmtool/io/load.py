@@ -828,8 +828,9 @@ def _set_checks(con, table: Table) -> bool:
 
 def _good(con, table: Table, hm: HeaderMap, has_set: bool) -> tuple[str, list[tuple[str, list[int]]]]:
     """Good rows, one per key (the last line of the file wins), in canonical column order; returns
-    the relation's name and the first keys the file repeats, each with its lines. The windows that number lines and drop superseded duplicates run only when
-    the rows need them: a plain view over stg otherwise."""
+    the relation's name and the first keys the file repeats, each with its lines. The windows that
+    number lines and drop superseded duplicates run only when the rows need them: a plain view over
+    stg otherwise."""
     names = [c.name for c in table.columns]
     fills = dict(table.fills)
     exprs = {n: (f"coalesce({q(n)}, {fills[n]})" if n in fills else q(n)) for n in names}
