@@ -159,3 +159,15 @@ def test_module_entry_point_matches_console_script(tmp_path):
                        capture_output=True, text=True)
     assert p.returncode == 1 and "no store here yet" in p.stderr
     assert Path(tmp_path / "x.duckdb").exists() is False
+
+
+def test_a_terminal_column_has_the_same_decimals_on_every_row():
+    from decimal import Decimal
+
+    from crmtool.commands.common import _fmt_column
+
+    # ratios and scores to 4 places (1.0000 beside 0.8280, not 1.00 beside 0.828); tons to 2, grouped from 100
+    assert _fmt_column([0.9344, 1.0, 0.828, None]) == ["0.9344", "1.0000", "0.8280", ""]
+    assert _fmt_column([12.5, 0.25]) == ["12.50", "0.25"]
+    assert _fmt_column([27421.151, Decimal("3.1"), 0.0]) == ["27,421.15", "3.10", "0.00"]
+    assert _fmt_column([1, 2, "x"]) == ["1", "2", "x"]  # whole numbers and text as they are

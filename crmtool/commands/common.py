@@ -115,6 +115,21 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _fmt_column(values: list) -> list[str]:
+    """A column's cells as text, its decimals the same on every row: 4 for ratios and scores (all under
+    10: 1.0000 beside 0.8280, not 1.00 beside 0.828), else 2 (with thousands separators from 100)."""
+    import decimal
+    import math
+
+    nums = [abs(float(v)) for v in values if isinstance(v, (float, decimal.Decimal)) and math.isfinite(float(v))]
+    if not nums:
+        return [_fmt(v) for v in values]
+    top = max(nums)
+    spec = ".4f" if top < 10 else ".2f" if top < 100 else ",.2f"
+    return [format(float(v), spec) if isinstance(v, (float, decimal.Decimal)) and math.isfinite(float(v))
+            else _fmt(v) for v in values]
+
+
 def _is_numeric_or_id(name: str, values: list) -> bool:
     import datetime as dt
     import decimal
@@ -138,7 +153,7 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
     from rich.table import Table
 
     shown = table.slice(0, limit) if limit else table
-    cells = {n: [_fmt(v) for v in shown.column(n).to_pylist()] for n in shown.column_names}
+    cells = {n: _fmt_column(shown.column(n).to_pylist()) for n in shown.column_names}
     # a long text (a rejected 900 KB cell, a note) is cut for the screen: a terminal table that wraps
     # it would fill thousands of lines
     cut = False
