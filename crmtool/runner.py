@@ -133,8 +133,11 @@ def last_order_date(con) -> dt.date | None:
 
 def check_not_future(con, as_of: dt.date | None, month: dt.date | None, until: dt.date | None = None) -> None:
     """SPEC §3: a month or as-of after the last order date is refused (a missed monthly load must
-    never turn every active customer into a false warning). ``until``: the last month of a quarter or
-    a year starting at ``month``, for the exports the message asks for."""
+    never turn every active customer into a false warning). A month the orders end inside of is refused
+    too: judged on its first days, every customer who buys later in the month would be a false warning
+    (the default month is never such a month, SPEC §3). ``until``: the last month of a quarter or a
+    year starting at ``month`` (judged from its first month on, SPEC §4.9), for the exports the
+    message asks for."""
     from crmtool.facts import add_months, month_end, month_start
 
     last = last_order_date(con)
@@ -146,7 +149,11 @@ def check_not_future(con, as_of: dt.date | None, month: dt.date | None, until: d
         return f"{first:%Y-%m}" if first >= month_start(until) else f"{first:%Y-%m} … {until:%Y-%m}"
     if month is not None and month_start(month) > last:  # (the month first: the run's as-of is its end)
         raise AnalysisError(f"orders end {last}; load the export for {missing(until or month)} first "
-                            "(or pass --allow-future to judge a month without orders)")
+                            f"(or pass --allow-future to judge a {'period' if until else 'month'} without orders)")
+    if month is not None and until is None and month_end(month) > last:
+        raise AnalysisError(f"orders end {last}, inside {month:%Y-%m}: the month is not complete, and its customers "
+                            f"who buy after {last} would be judged as if they had not; load the rest of {month:%Y-%m} "
+                            "first (or pass --allow-future to judge it on the orders so far)")
     if as_of is not None and as_of > last:
         raise AnalysisError(f"orders end {last}; --as-of {as_of} is after them. Load the export for "
                             f"{missing(as_of)} first, or pass --allow-future")

@@ -175,7 +175,7 @@ def test_names_manager_and_region_beside_customer_ids(db):
 
 def test_a_quarter_or_year_after_the_data_is_refused(db):
     r = invoke(db, "managers", "scorecard", "--quarter", "2025Q1")
-    assert r.exit_code == 1 and "orders end 2024-12-31; load the export for 2025-01 first" in r.stderr
+    assert r.exit_code == 1 and "orders end 2024-12-31; load the export for 2025-01 … 2025-03 first" in r.stderr
     r = invoke(db, "grade", "scorecard", "--year", "2025")
     assert r.exit_code == 1 and "orders end 2024-12-31" in r.stderr
     r = invoke(db, "managers", "scorecard", "--quarter", "2024Q4")
@@ -249,3 +249,25 @@ def test_a_quarter_or_year_that_runs_past_the_data_says_which_days_count_as_with
     assert r.exit_code == 0 and "runs past the data" not in r.stderr
     r = invoke(db, "grade", "scorecard", "--quarter", "2024Q4")
     assert r.exit_code == 1 and "orders end 2024-08-15" in r.stderr
+
+
+def test_a_month_the_orders_end_inside_of_is_refused_unless_allowed(tmp_path):
+    # orders end 2024-07-03: K1 buys 100 t mid-month every month, so July judged on 3 days would make it
+    # a breach (volume 0 against 100) — the false warning SPEC §3 must never give
+    path = tmp_path / "p.duckdb"
+    s = open_store(path, Settings())
+    insert(s, "customers", [dict(customer_id="K1", name="k", level="gold")])
+    insert(s, "orders", [dict(order_id=f"O{m}", order_date=d(f"2024-0{m}-15"), customer_code="K1", quantity=100)
+                         for m in (4, 5, 6)] + [dict(order_id="Z", order_date=d("2024-07-03"), customer_code="Z",
+                                                     quantity=1)])
+    s.close()
+    for args in (["churn", "warn", "--month", "2024-07"], ["churn", "status", "--month", "2024-07"],
+                 ["grade", "scorecard", "--month", "2024-07"], ["churn", "winback", "--to", "2024-07"]):
+        r = invoke(str(path), *args)
+        assert r.exit_code == 1 and "orders end 2024-07-03, inside 2024-07: the month is not complete" in r.stderr, args
+    r = invoke(str(path), "churn", "warn", "--month", "2024-07", "--allow-future")
+    assert r.exit_code == 0, r.output
+    # the default month is the last complete one, and a quarter is judged from its first month (SPEC §4.9)
+    assert invoke(str(path), "churn", "warn").exit_code == 0
+    r = invoke(str(path), "managers", "scorecard", "--quarter", "2024Q3")
+    assert "not complete" not in r.stderr and "no managers" in r.stderr  # (this store has none to judge)
