@@ -139,7 +139,8 @@ def load(
     table: Annotated[str, typer.Argument(help="customers, orders, code_map, managers, plans, contracts, campaigns, "
                                          "freight, leads or visits (Chinese names too: 客户档案, ERP订单 …).")],
     files: Annotated[List[Path], typer.Argument(help="CSV (UTF-8/GBK), XLSX or Parquet files.")],
-    sheet: Annotated[Optional[str], typer.Option("--sheet", help="XLSX sheet name or number (default: first).")] = None,
+    sheet: Annotated[Optional[str], typer.Option("--sheet", help="XLSX sheet name or number (default: every visible "
+                                                 "sheet whose header fits the table; a hidden one loads only by name).")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Any rejected row fails the load; nothing is loaded.")] = False,
 ) -> None:
     """Load export files into a table in one transaction; bad rows are kept as rejects with reasons."""

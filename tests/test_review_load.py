@@ -296,3 +296,30 @@ def test_a_density_reject_names_the_files_column_and_the_category_as_written(sto
     r = load_files(store, "orders", [f])
     assert (r.accepted, r.rejected) == (1, 1)
     assert q(store, "SELECT line, column_name, value FROM rejects") == [(2, "数量(升)", "L / L100 / 润滑油")]
+
+
+def test_hidden_sheets_load_only_by_name(store, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "2024-01"
+    head = ["凭证号", "行号", "过账日期", "客户编码", "数量", "含税金额"]
+    ws.append(head)
+    ws.append(["X1", 1, "2024-01-05", "C1", 10.5, 80000])
+    for title, state, row in (("备份", "hidden", ["X1", 1, "2024-01-05", "C1", 99, 800000]),
+                              ("隐藏2", "veryHidden", ["X2", 1, "2024-01-06", "C2", 7, 1])):
+        other = wb.create_sheet(title)
+        other.sheet_state = state
+        other.append(head)
+        other.append(row)
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    # the workbook as the user sees it: the hidden backup does not overwrite the visible sheet's line
+    r = load_files(store, "orders", [path])
+    assert r.accepted == 1 and q(store, "SELECT order_id, quantity FROM orders") == [("X1", Decimal("10.5"))]
+    assert r.notes == ["book.xlsx: hidden sheet(s) 备份, 隐藏2 not loaded (--sheet NAME loads one)"]
+    # named, a hidden sheet loads, and is recorded as path#sheet
+    r = load_files(store, "orders", [path], sheet="隐藏2")
+    assert r.accepted == 1 and q(store, "SELECT file FROM batches ORDER BY batch_id DESC LIMIT 1") == [
+        (f"{path}#隐藏2",)]

@@ -1026,7 +1026,8 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
     if progress:
         progress(f"reading {path.name}", step, total)
     src, hm = _read(con, table, path, sheet, settings, prepared)
-    if part is None and src.encoding.startswith("xlsx:") and len(xlsx_sheet_names(path)) > 1:
+    if part is None and src.encoding.startswith("xlsx:") and \
+            len(xlsx_sheet_names(path)) + len(xlsx_sheet_names(path, hidden=True)) > 1:
         # one sheet of a workbook with several: recorded as path#sheet whichever way it was chosen
         # (--sheet, or the one sheet that fits), so a later load of that sheet replaces its rejects
         part = src.encoding[len("xlsx:"):]
@@ -1127,18 +1128,22 @@ class _Ahead:
 
 
 def _units(con, table: Table, files: Sequence[str | os.PathLike[str]], sheet: str | None,
-           settings: Settings) -> list[tuple[Path, str | None, str | None]]:
-    """(path, sheet, part) to load, in order: a workbook given without --sheet whose sheets fit the
-    table in several places (one sheet a month: 2025-01, 2025-02) gives each of those sheets (part =
-    the sheet's name); any other file itself (its first sheet that fits, see _read)."""
+           settings: Settings, notes: list[str] | None = None) -> list[tuple[Path, str | None, str | None]]:
+    """(path, sheet, part) to load, in order: a workbook given without --sheet whose visible sheets fit
+    the table in several places (one sheet a month: 2025-01, 2025-02) gives each of those sheets (part
+    = the sheet's name); any other file itself (its first visible sheet that fits, see _read). Hidden
+    sheets load only by name (--sheet), and ``notes`` says which were left."""
     out: list[tuple[Path, str | None, str | None]] = []
     for f in files:
         p = Path(f)
         if sheet is None and p.suffix.lower() in (".xlsx", ".xlsm") and p.is_file():
             try:
                 names = xlsx_sheet_names(p)
+                hidden = xlsx_sheet_names(p, hidden=True)
             except InputError:
-                names = []  # reported when the file is read in turn
+                names, hidden = [], []  # reported when the file is read in turn
+            if hidden and notes is not None:
+                notes.append(f"{p.name}: hidden sheet(s) {', '.join(hidden)} not loaded (--sheet NAME loads one)")
             fitting = [n for n in names if _sheet_fits(con, table, p, n, settings)] if len(names) > 1 else []
             if len(fitting) > 1:
                 out += [(p, n, n) for n in fitting]
@@ -1179,14 +1184,16 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     install_macros(store.con, settings)
     failed = False
     notes: list[str] = []
+    hidden_notes: list[str] = []
     try:
-        units = _units(store.con, table, files, sheet, settings)
+        units = _units(store.con, table, files, sheet, settings, hidden_notes)
         with contextlib.nullcontext() if in_transaction else store.transaction(), \
                 _Ahead([u[0] for u in units]) as ahead:
             for i, (f, sh, part) in enumerate(units, start=1):
                 results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
                                          ahead.prepared(i - 1), part))
-            notes = _repeat_notes(table, results) + _order_notes(store.con, table, [u[0] for u in units], results)
+            notes = hidden_notes + _repeat_notes(table, results) + _order_notes(
+                store.con, table, [u[0] for u in units], results)
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:

@@ -652,11 +652,15 @@ class _Workbook:
             if pc is not None:
                 self._wb = pc.CalamineWorkbook.from_path(str(path))
                 self.sheet_names = list(self._wb.sheet_names)
+                self.hidden = [m.name for m in self._wb.sheets_metadata if m.visible != pc.SheetVisibleEnum.Visible]
             else:  # pragma: no cover
                 import openpyxl
 
                 self._wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
                 self.sheet_names = list(self._wb.sheetnames)
+                self.hidden = [ws.title for ws in self._wb.worksheets if ws.sheet_state != "visible"]
+            # the sheets the user sees: a hidden one (an old backup, a lookup) is loaded only by its name
+            self.visible = [n for n in self.sheet_names if n not in self.hidden] or self.sheet_names
         except InputError:
             raise
         except Exception as exc:  # calamine/openpyxl raise many types for a damaged zip or XML
@@ -666,14 +670,17 @@ class _Workbook:
             raise InputError(f"{path}: cannot open as an Excel workbook (.xlsx): {str(exc)[:160]}") from None
 
     def sheet(self, sheet: str | None) -> str:
+        """The sheet named (a hidden one too), or numbered as the tabs show (visible ones, from 1); the
+        first visible sheet without either."""
         names = self.sheet_names
         if sheet is None:
-            return names[0]
+            return self.visible[0]
         if sheet in names:
             return sheet
-        if sheet.isdigit() and 1 <= int(sheet) <= len(names):
-            return names[int(sheet) - 1]
-        raise InputError(f"{self.path}: no sheet {sheet!r}; the workbook has {', '.join(names)}")
+        if sheet.isdigit() and 1 <= int(sheet) <= len(self.visible):
+            return self.visible[int(sheet) - 1]
+        raise InputError(f"{self.path}: no sheet {sheet!r}; the workbook has {', '.join(self.visible)}"
+                         + (f" (hidden: {', '.join(self.hidden)})" if self.hidden else ""))
 
     def rows(self, name: str) -> Iterator[tuple[int, list[str | None]]]:
         """(sheet row number, cells as text) of every row that has a value."""
@@ -804,10 +811,11 @@ def _date1904(path: Path) -> bool:
     return re.search(rb"""date1904\s*=\s*["'](1|true)["']""", head) is not None
 
 
-def xlsx_sheet_names(path: Path) -> list[str]:
+def xlsx_sheet_names(path: Path, *, hidden: bool = False) -> list[str]:
+    """The visible sheets of a workbook, in tab order (``hidden``: the hidden and very hidden ones)."""
     wb = _Workbook(path)
     try:
-        return list(wb.sheet_names)
+        return list(wb.hidden if hidden else wb.visible)
     finally:
         wb.close()
 
