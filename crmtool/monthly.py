@@ -440,6 +440,8 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
             say(f"{table}: {len(mine)} files, loaded oldest first (a later export replaces the lines it repeats): "
                 + ", ".join(f.file for f in mine))
         result = load_files(store, table, [f.path for f in mine], in_transaction=True)
+        for note in result.notes:  # hidden sheets left, a key repeated within a file
+            say(f"note: {note}")
         for f in mine:
             # (a workbook with one sheet a month gives a result per sheet: the file's are their sums)
             parts = [r for r in result.files if r.source == str(f.path)]
