@@ -29,8 +29,12 @@ class CrmGroup(TyperGroup):
 
             stderr_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             ctx.exit(exc.exit_code)
-        except (KeyboardInterrupt, BrokenPipeError):
-            raise
+        except BrokenPipeError:  # `crmtool … | head`: what was printed is right; the reader stopped
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            _interrupted(ctx)
         except OSError as exc:  # a path that cannot be used (a file where a folder should be, no permission, disk full)
             st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
             if st.debug:
@@ -44,6 +48,8 @@ class CrmGroup(TyperGroup):
                                    + (" (check the path)" if usage else ""), highlight=False)
             ctx.exit(2 if usage else 1)
         except Exception as exc:  # a bug, not bad data: say so, traceback with --debug
+            if type(exc).__name__ == "InterruptException" or str(exc) == "Query interrupted":
+                _interrupted(ctx)  # DuckDB's own word for Ctrl-C during a query
             st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
             if st.debug or type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise  # usage errors and exits belong to the CLI framework
@@ -52,6 +58,14 @@ class CrmGroup(TyperGroup):
             stderr_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                                    "rerun with --debug for the traceback and report it", highlight=False)
             ctx.exit(1)
+
+
+def _interrupted(ctx: typer.Context) -> None:
+    """Ctrl-C: every write is a transaction (a load, a snapshot) or a file written aside and renamed,
+    so nothing was half done; exit 130 as a shell expects, not 1 (a data error) or a crash report."""
+    stderr_console().print("interrupted: what was unfinished was not kept (a load lands whole or not at all, and an "
+                           "output file is replaced only when complete)", highlight=False, markup=False)
+    ctx.exit(130)
 
 
 app = command_group(cls=CrmGroup, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -247,8 +261,21 @@ def demo(
         typer.echo(f"{label:<32} {path}")
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """After a write failed (a full disk), a half-written zip's destructor fails again as the object goes:
+    the error was reported once already; the others are noise."""
+    if not isinstance(unraisable.exc_value, (OSError, ValueError)):
+        sys.__unraisablehook__(unraisable)
+
+
 def main() -> None:
     """Console entry point."""
+    for stream in (sys.stdout, sys.stderr):  # a terminal that is not UTF-8 shows ? for what it lacks
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):  # pragma: no cover - a stream replaced by a test harness
+            pass
+    sys.unraisablehook = _quiet_unraisable
     try:
         app()
     except BrokenPipeError:  # `crmtool … | head`

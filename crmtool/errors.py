@@ -28,6 +28,11 @@ class ConfigError(CrmtoolError):
     exit_code = 2
 
 
+class OutputError(CrmtoolError):
+    """An output file cannot be written (disk full, no permission, a folder of its name): exit 1, and
+    the file is as it was before (see crmtool.reports.output.atomic_files)."""
+
+
 class UsageError(CrmtoolError):
     """Options that do not fit together (exit 2)."""
 

@@ -171,3 +171,58 @@ def test_a_terminal_column_has_the_same_decimals_on_every_row():
     assert _fmt_column([12.5, 0.25]) == ["12.50", "0.25"]
     assert _fmt_column([27421.151, Decimal("3.1"), 0.0]) == ["27,421.15", "3.10", "0.00"]
     assert _fmt_column([1, 2, "x"]) == ["1", "2", "x"]  # whole numbers and text as they are
+
+
+def test_an_output_that_cannot_be_written_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow as pa
+    import pytest
+
+    import crmtool.reports.output as output
+    from crmtool.errors import OutputError
+
+    table = pa.table({"customer_id": ["A", "B"], "volume": [1.5, 2.0]})
+    good = output.write_table(table, tmp_path / "warn.csv")
+    before = good.read_bytes()
+
+    def full_disk(table, sink):
+        sink.write(b"customer_id,vol")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(output, "write_csv", full_disk)
+    with pytest.raises(OutputError, match=r"cannot write .*warn\.csv: No space left on device; nothing was written"):
+        output.write_table(table, tmp_path / "warn.csv")
+    # the good file as it was, and no temporary file beside it
+    assert good.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["warn.csv"]
+    (tmp_path / "m.xlsx").mkdir()
+    with pytest.raises(OutputError, match="is a folder"):
+        output.write_table(table, tmp_path / "m.xlsx")
+
+
+def test_ctrl_c_and_a_closed_pipe_exit_as_a_shell_expects(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from crmtool.store import open_store
+    from crmtool.config import Settings
+
+    db = tmp_path / "crm.duckdb"
+    open_store(db, Settings()).close()
+    # a closed pipe (`| head`): exit 0, nothing on stderr
+    p = subprocess.run(f"'{sys.executable}' -m crmtool --db '{db}' config show | head -c 10", shell=True,
+                       capture_output=True, text=True)
+    assert p.returncode == 0
+    # Ctrl-C: exit 130 with one sentence, not 'internal error'
+    big = tmp_path / "o.csv"
+    big.write_text("凭证号,行号,过账日期,客户编码,数量\n" + "".join(f"A{i},1,2024-01-05,C{i % 97},1\n" for i in range(1_500_000)),
+                   encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "crmtool", "--db", str(db), "load", "orders", str(big)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # (the load of 1.5 million lines takes several seconds)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().startswith("interrupted:"), err
+    with open_store(db, Settings()) as store:  # the load landed not at all
+        assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 0

@@ -224,22 +224,28 @@ def _period_meta(results: Mapping[str, "Result"]) -> dict[str, Any]:
 
 
 def _write(doc: Any, fmt: str, path: Path, written: list[Path] | None = None) -> Path:
-    from crmtool.reports.output import write_table
+    """The report and the whole tables beside it, all or none (a full disk or a folder of the report's
+    name leaves the files as they were)."""
+    from crmtool.reports.output import _check_folder, _write_table, atomic_files
 
-    for block in doc.cut_tables():
-        full = path.with_name(f"{path.stem}.{block.id.strip('-')}.{doc.full_format}")
-        block.full_file = full.name
-        if written is not None and full in written:
-            continue  # the other format of this report wrote it already
-        write_table(block.full, full)
-        if written is not None:
-            written.append(full)
+    _check_folder(path)
+    new: list[Path] = []
+    with atomic_files() as files:
+        for block in doc.cut_tables():
+            full = path.with_name(f"{path.stem}.{block.id.strip('-')}.{doc.full_format}")
+            block.full_file = full.name
+            if written is not None and full in written:
+                continue  # the other format of this report wrote it already
+            _write_table(block.full, files.path(full), full.suffix.lower(), "result")
+            new.append(full)
+        if fmt == "xlsx":
+            from crmtool.reports.xlsx import write_xlsx
+
+            write_xlsx(doc, files.path(path))
+        else:
+            from crmtool.reports.html import write_html
+
+            write_html(doc, files.path(path))
     if written is not None:
-        written.append(path)
-    if fmt == "xlsx":
-        from crmtool.reports.xlsx import write_xlsx
-
-        return write_xlsx(doc, path)
-    from crmtool.reports.html import write_html
-
-    return write_html(doc, path)
+        written.extend(new + [path])
+    return path

@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from crmtool.errors import UsageError
+from crmtool.errors import OutputError, UsageError
 
 FORMATS = (".csv", ".parquet", ".json", ".xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -84,14 +84,64 @@ def write_xlsx_sheet(ws, table, *, header_fill: str = "1F4E78") -> None:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(names))}{table.num_rows + 1}"
 
 
+class atomic_files:
+    """Files written whole or not at all: ``path(final)`` gives a temporary name beside it (same
+    extension); on leaving the block without an error every file replaces its final name, else every
+    temporary file goes and the final files are as they were. A file that cannot be written is an
+    OutputError naming it (a full disk left a truncated CSV in place of the previous good one)."""
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[Path, Path]] = []
+
+    def path(self, final: Path) -> Path:
+        import os
+
+        final = Path(final)
+        if final.is_dir():
+            raise OutputError(f"{final}: is a folder; give a file name")
+        tmp = final.with_name(f".{final.stem}.{os.getpid()}.{len(self.pairs)}.tmp{final.suffix}")
+        self.pairs.append((tmp, final))
+        return tmp
+
+    def __enter__(self) -> "atomic_files":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        import os
+
+        if exc is None:
+            try:
+                for tmp, final in self.pairs:
+                    os.replace(tmp, final)
+                return False
+            except OSError as e:
+                exc = e
+        for tmp, _ in self.pairs:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            final = next((f for t, f in self.pairs if exc.filename in (str(t), t)), None) or \
+                (self.pairs[-1][1] if self.pairs else exc.filename)
+            raise OutputError(f"cannot write {final}: {exc.strerror or exc}; nothing was written") from None
+        return False
+
+
 def write_table(result: Any, path: str | Path, sheet: str = "result") -> Path:
-    """Write a result table by the file's extension."""
+    """Write a result table by the file's extension (whole or not at all)."""
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in FORMATS:
         raise UsageError(f"--output {p}: use a file ending in {', '.join(FORMATS)}")
     table = to_arrow(result)
     _check_folder(p)
+    with atomic_files() as files:
+        _write_table(table, files.path(p), ext, sheet)
+    return p
+
+
+def _write_table(table, p: Path, ext: str, sheet: str) -> None:
     if ext == ".csv":
         with open(p, "wb") as f:
             f.write(b"\xef\xbb\xbf")  # so Excel opens the Chinese text as UTF-8
@@ -111,7 +161,6 @@ def write_table(result: Any, path: str | Path, sheet: str = "result") -> Path:
         ws.title = _sheet_name(sheet, [])
         write_xlsx_sheet(ws, table)
         wb.save(p)
-    return p
 
 
 def _check_folder(p: Path) -> None:
@@ -162,7 +211,8 @@ def write_workbook(tables: dict[str, Any], path: str | Path, *, contents: bool =
         wb.remove(summary)
         for name, result in tables.items():
             write_xlsx_sheet(wb.create_sheet(_sheet_name(name, wb.sheetnames)), to_arrow(result))
-        wb.save(p)
+        with atomic_files() as files:
+            wb.save(files.path(p))
         return p
     summary.title = "summary"
     write_cell(summary, 1, 1, "sheet").font = Font(bold=True)
@@ -175,7 +225,8 @@ def write_workbook(tables: dict[str, Any], path: str | Path, *, contents: bool =
         write_cell(summary, i, 2, table.num_rows)
         write_xlsx_sheet(wb.create_sheet(sheet), table)
     summary.freeze_panes = "A2"
-    wb.save(p)
+    with atomic_files() as files:
+        wb.save(files.path(p))
     return p
 
 

@@ -34,8 +34,13 @@ def cjk_font() -> str | None:
 
 
 def _setup():
+    import logging
+
     import matplotlib
 
+    # "findfont: Failed to find font weight bold for …, now using 400" went to stderr on every report:
+    # noise in a cron mail and a 'stderr not empty' alarm; the text is drawn by the browser anyway
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
