@@ -317,6 +317,9 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
     committed = False
     out_usable = False  # run.json goes into --out only once --out is known to be a folder outside the inbox
     failure: Exception | None = None
+    # an --out folder that exists (outside the inbox) gets the record even when the other arguments are
+    # wrong: an unmounted inbox share must show as a failure in OUT/run.json, not the last good run
+    out_usable = out_p.is_dir() and out_p != inbox_p and inbox_p not in out_p.parents
     try:
         _check_args(inbox_p, formats, languages, out_p)
         out_usable = True

@@ -77,3 +77,21 @@ def test_the_log_says_why_a_partial_last_month_is_not_the_one_judged(tmp_path):
     rec = run_monthly(inbox, tmp_path / "out", db=db, settings=Settings(), reports=False, log=said.append)
     # SPEC §3: orders end 2024-04-29, so April is partial and March is judged — and the log says why
     assert rec.month == "2024-03" and "month 2024-03 (orders end 2024-04-29: 2024-04 is not complete)" in said
+
+
+def test_a_missing_inbox_is_recorded_as_the_latest_run(tmp_path):
+    import json
+
+    from crmtool.errors import UsageError
+    from crmtool.monthly import run_monthly
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps({"exit_status": 0, "error": None}), encoding="utf-8")  # last month's
+    db = tmp_path / "crm.duckdb"
+    open_store(db, Settings()).close()
+    with pytest.raises(UsageError, match="no such folder"):
+        run_monthly(tmp_path / "share-not-mounted", out, db=db, settings=Settings())
+    # a monitoring check of OUT/run.json sees this failure, not the last good run
+    rec = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert rec["exit_status"] == 2 and "no such folder" in rec["error"]
