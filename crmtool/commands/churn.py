@@ -134,7 +134,10 @@ def backtest(
     result = run_command(ctx, "churn.backtest", as_of=as_of, allow_future=allow_future, first=first, last=last,
                          horizon=horizon, ratios=ratio, idle_months=idle_months, by_severity=by_severity,
                          rule=rule, thresholds=threshold)
-    render_result(ctx, result, output=output, limit=limit, title=f"warning backtest {result.period}")
+    # (precision and recall beside the rule: on a narrow terminal the columns on the right are left out)
+    render_result(ctx, result, output=output, limit=limit, title=f"warning backtest {result.period}",
+                  columns=["rule", "ratio", "severity", "precision", "recall", "median_lead_months", "warned", "churned",
+                           "hits", "months", "customer_months"])
 
 
 from crmtool.commands.alive import alive_cmd  # noqa: E402

@@ -25,7 +25,7 @@ SetOpt = Annotated[Optional[List[str]], typer.Option(
 
 # what a terminal shows (the SPEC columns and the label in the chosen language); files and pipes get all
 TERMINAL_COLUMNS = {
-    "rfm": ["customer_id", "name", "recency_days", "frequency", "monetary", "rfm_cell", "segment_label"],
+    "rfm": ["customer_id", "name", "segment_label", "rfm_cell", "recency_days", "frequency", "monetary"],
     "pareto": ["rank", "customer_id", "name", "metric_value", "share", "cum_share", "abc_class"],
     "level": ["rank", "customer_id", "name", "composite", "suggested_level", "level_label", "current_level", "change",
               "previous_level", "migration", "demand_class", "mobile", "loyalty"],

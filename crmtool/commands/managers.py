@@ -16,8 +16,9 @@ TeamOpt = Annotated[Optional[str], typer.Option("--team", help="Show only this t
                                                 "still computed over every manager).")]
 
 # what a terminal shows; files and pipes get every column
-TERMINAL_COLUMNS = ["rank", "manager_id", "name", "held", "buying_ratio", "retention", "volume", "completion", "yoy",
-                    "ytd_completion", "score", "grade"]
+# (the grade and the score first: on a narrow terminal the columns on the right are the ones left out)
+TERMINAL_COLUMNS = ["rank", "manager_id", "name", "grade", "score", "held", "volume", "completion", "buying_ratio",
+                    "retention", "yoy", "ytd_completion"]
 
 
 @app.command()
