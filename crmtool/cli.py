@@ -51,6 +51,9 @@ class CrmGroup(TyperGroup):
             if type(exc).__name__ == "InterruptException" or str(exc) == "Query interrupted":
                 _interrupted(ctx)  # DuckDB's own word for Ctrl-C during a query
             st = ctx.obj if isinstance(ctx.obj, AppState) else AppState()
+            if type(exc).__name__ == "NoSuchOption" and getattr(exc, "option_name", None) in GLOBAL_OPTIONS:
+                exc.message += (f" ({exc.option_name} is an option of crmtool itself: put it before the command, "
+                                f"e.g. crmtool {exc.option_name} … {ctx.invoked_subcommand or 'status'})")
             if st.debug or type(exc).__module__.split(".")[0] in ("click", "typer"):
                 raise  # usage errors and exits belong to the CLI framework
             from rich.markup import escape
@@ -58,6 +61,9 @@ class CrmGroup(TyperGroup):
             stderr_console().print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}\n"
                                    "rerun with --debug for the traceback and report it", highlight=False)
             ctx.exit(1)
+
+
+GLOBAL_OPTIONS = ("--db", "--config", "--quiet", "-q", "--lang", "--debug", "--wait")
 
 
 def _interrupted(ctx: typer.Context) -> None:
@@ -184,7 +190,7 @@ def load(
     for note in result.notes:
         err.print(f"note: {note}", highlight=False, markup=False)
     if result.strict_failed:
-        err.print(f"strict load failed: {result.rejected} rejected row(s); nothing was loaded", highlight=False,
+        err.print(f"error: strict load failed: {result.rejected} rejected row(s); nothing was loaded", highlight=False,
                   markup=False)
         raise typer.Exit(1)
     if not st.quiet:

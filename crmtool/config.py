@@ -496,9 +496,12 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, search: bool = 
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: config file must be UTF-8") from None
-    settings = _build(Settings, data, base=settings)
-    settings.source = str(p)
-    _validate(settings)
+    try:
+        settings = _build(Settings, data, base=settings)
+        settings.source = str(p)
+        _validate(settings)
+    except ConfigError as exc:  # the file the setting is in, as a --set error names the option
+        raise ConfigError(f"{p}: {exc}") from None
     return settings
 
 

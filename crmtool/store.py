@@ -236,6 +236,11 @@ def open_store(path: str | os.PathLike[str] | None = None, settings: Settings | 
             break
         except duckdb.Error as exc:  # IOException: the file is locked by another process
             if not _is_lock_error(exc):
+                why = next((w for k, w in (("Read-only file system", "a read-only file system"),
+                                           ("Permission denied", "no permission to write it")) if k in str(exc)), None)
+                if why:
+                    raise InputError(f"{p}: the store cannot be written here ({why}); copy it to a writable folder, "
+                                     "or run a command that only reads it") from None
                 raise InputError(f"{p}: cannot open the store: {exc}") from exc
             if time.monotonic() >= deadline:
                 raise StoreBusy(f"{p} is in use by another crmtool process; waited {wait:g} s. "

@@ -150,6 +150,10 @@ class _Scan:
 
     def _lines(self, complete: bytes) -> None:
         """``complete`` starts at a line start and ends with a line break."""
+        if not self.multiline and b'"' in complete and complete.count(b"\r") != complete.count(b"\r\n"):
+            # a carriage return alone (inside a quoted cell, say): DuckDB's reader takes it for a line
+            # break inside quotes, which only its one-thread reader reads; the line numbers (by LF) stay
+            self.multiline = True
         if self.in_quote or (b'"' in complete and b'"' in complete.translate(None, _NOT_QUOTE_OR_LF).replace(b'""', b"")):
             self._walk(complete)
         elif b"\n\n" in complete or b"\n\r\n" in complete or complete.startswith((b"\n", b"\r\n")):
