@@ -79,8 +79,13 @@ def monthly(
         if record:
             typer.echo(record)
             _line(f"the failed run is recorded in {record}")
-        _line(f"internal error: {type(exc).__name__}: {exc}")
-        _line("rerun with --debug for the traceback and report it")
+        if isinstance(exc, OSError):  # a folder that cannot be written (a full disk, no permission): no bug
+            where = f"{exc.filename}: " if exc.filename else ""
+            _line(f"error: cannot write {where}{exc.strerror or exc} (free space or fix the folder's permissions, "
+                  "then run again)")
+        else:
+            _line(f"internal error: {type(exc).__name__}: {exc}")
+            _line("rerun with --debug for the traceback and report it")
         raise typer.Exit(1) from None
     if not quiet:
         loaded = sum(1 for f in rec.inputs if f["status"] == "loaded")
