@@ -332,3 +332,14 @@ def test_a_carriage_return_alone_inside_a_quoted_cell_loads_with_right_line_numb
     r = load_files(store, "orders", [f])
     # DuckDB's parallel reader refused the file ("CSV Error on Line: 2"); the line numbers count LFs
     assert (r.accepted, r.rejected) == (2, 1) and r.files[0].sample_rejects[0][:2] == (3, "过账日期")
+
+
+def test_an_order_code_that_lost_its_leading_zeros_is_named(store, tmp_path):
+    load_files(store, "customers", [write(tmp_path / "c.csv", "客户编码,客户名称\n0100010183,甲\n0100010184,乙\n")])
+    r = load_files(store, "orders", [write(tmp_path / "o.csv", H + "A,1,2024-01-05,100010183,1,1\n"
+                                           "B,1,2024-01-05,0100010184,1,1\nC,1,2024-01-05,X9,1,1\n")])
+    # kept as written (SPEC §1: an unknown code is its own customer), and the user told why it is unknown
+    assert r.accepted == 3 and q(store, "SELECT count(*) FROM orders WHERE customer_code = '100010183'") == [(1,)]
+    assert len(r.notes) == 1 and r.notes[0].startswith("1 customer code(s) of these orders are in no archive row "
+                                                       "but are an archive code without its leading zeros "
+                                                       "(100010183 → 0100010183)")

@@ -1193,7 +1193,7 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
                 results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
                                          ahead.prepared(i - 1), part))
             notes = hidden_notes + _repeat_notes(table, results) + _order_notes(
-                store.con, table, [u[0] for u in units], results)
+                store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results)
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
@@ -1215,6 +1215,31 @@ def _repeat_notes(table: Table, results: list[FileResult]) -> list[str]:
         notes.append(f"{Path(r.file).name}: {' + '.join(table.key)} repeated within the file, the last line kept: "
                      f"{shown}{more}")
     return notes
+
+
+def _zero_notes(con, table: Table, results: list[FileResult]) -> list[str]:
+    """Order codes in no archive row that are an archive code without its leading zeros (0100010183
+    read as the number 100010183 by a spreadsheet): two customers where there is one, so say so."""
+    if table.name != "orders":
+        return []
+    batches = [r.batch_id for r in results if r.batch_id is not None and r.accepted]
+    if not batches or not con.execute("SELECT EXISTS (SELECT 1 FROM customers WHERE customer_id LIKE '0%')"
+                                      ).fetchall()[0][0]:
+        return []
+    n, code, cid = con.execute(f"""
+        WITH codes AS (
+            SELECT DISTINCT customer_code AS code FROM orders
+            WHERE batch_id BETWEEN ? AND ? AND batch_id IN ({', '.join('?' * len(batches))})
+              AND NOT EXISTS (SELECT 1 FROM customers c WHERE c.customer_id = customer_code)
+              AND NOT EXISTS (SELECT 1 FROM code_map m WHERE m.erp_code = customer_code))
+        SELECT count(*), min(d.code), min(c.customer_id)
+        FROM codes d JOIN customers c ON c.customer_id LIKE '0%' AND ltrim(c.customer_id, '0') = d.code""",
+        [min(batches), max(batches), *batches]).fetchall()[0]
+    if not n:
+        return []
+    return [f"{n} customer code(s) of these orders are in no archive row but are an archive code without its "
+            f"leading zeros ({code} → {cid}{' …' if n > 1 else ''}): a spreadsheet read them as numbers, so they "
+            "count as other customers. Export the code column as text and load again (or map them in code_map)"]
 
 
 def _order_notes(con, table: Table, paths: Sequence[Path], results: list[FileResult]) -> list[str]:
