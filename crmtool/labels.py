@@ -218,6 +218,11 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "m_score": ("M", "M分"),
     "rfm_cell": ("RFM cell", "RFM组合"),
     "segment": ("Segment", "客户价值分类"),
+    # the *_label columns a terminal shows beside an id (files keep both)
+    "segment_label": ("Segment (label)", "客户价值分类名称"),
+    "level_label": ("Suggested level (label)", "建议级别名称"),
+    "quadrant_label": ("Quadrant (label)", "象限名称"),
+    "service_tier_label": ("Service tier (label)", "服务方式名称"),
     # Pareto
     "metric_value": ("Metric", "指标值"),
     "share": ("Share", "占比"),

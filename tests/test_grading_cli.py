@@ -218,8 +218,9 @@ def test_terminal_shows_a_rich_table_with_the_main_columns(db, monkeypatch):
     monkeypatch.setattr(grade, "stdout_is_terminal", lambda: True)
     res = invoke(db, "--lang", "zh", "grade", "level", "--as-of", "2024-12-31", "--limit", "3")
     assert res.exit_code == 0, res.output
-    assert "Level suggestion (6 rows)" in res.stdout and "level_label" in res.stdout
-    assert "volume_score" not in res.stdout  # factor scores: in files and pipes, not on the terminal
+    # a person reads the terminal: the title and the headers in the chosen language (files keep the names)
+    assert "客户定级建议 (6 rows)" in res.stdout and "建议级别名称" in res.stdout and "level_label" not in res.stdout
+    assert "销量得分" not in res.stdout  # factor scores: in files and pipes, not on the terminal
     # the first 3 of 6 by rank: rank_pct 0 → diamond 钻石, 1/6 and 2/6 → gold 黄金 (cumulative .05, .15, .40)
     top = [r["level_label"] for r in library(db, level_fn(), lang="zh").table.to_pylist()[:3]]
     assert top == ["钻石", "黄金", "黄金"]

@@ -144,10 +144,11 @@ def _is_numeric_or_id(name: str, values: list) -> bool:
 MAX_CELL_CHARS = 80  # a terminal table cuts a longer value (files and pipes get it whole)
 
 
-def _rich_table(table, *, title: str, limit: int, width: int | None = None):
+def _rich_table(table, *, title: str, limit: int, width: int | None = None, headers: dict[str, str] | None = None):
     """A rich table of the first ``limit`` rows: every cell escaped (names are data, never markup),
     ids and numbers never wrapped, names wrapped at most to two lines; the columns that do not fit
-    the terminal's width are left out, and a caption says what was cut and how to see all."""
+    the terminal's width are left out, and a caption says what was cut and how to see all.
+    ``headers``: the column headers shown (--lang zh), by column name; files and pipes keep the names."""
     from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table
@@ -164,12 +165,13 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
                 half = (MAX_CELL_CHARS - 1) // 2
                 values[i], cut = c[:half] + "…" + c[-(MAX_CELL_CHARS - 1 - half):], True
     width = width or _stdout_console().width
+    head = {n: (headers or {}).get(n, n) for n in shown.column_names}
     used, keep = 4, []
     for name in shown.column_names:
         values = shown.column(name).to_pylist()
         numeric = _is_numeric_or_id(name, values)
-        natural = max([cell_len(name)] + [cell_len(c) for c in cells[name]])
-        need = (natural if numeric else min(natural, max(cell_len(name), 16))) + 3
+        natural = max([cell_len(head[name])] + [cell_len(c) for c in cells[name]])
+        need = (natural if numeric else min(natural, max(cell_len(head[name]), 16))) + 3
         if keep and used + need > width:
             break
         keep.append((name, numeric))
@@ -189,9 +191,9 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None):
               show_lines=False, header_style="bold cyan", caption_justify="left")
     for name, numeric in keep:
         is_id = name.endswith("_id") or name == "customer_id"
-        t.add_column(escape(name), no_wrap=numeric, overflow="ellipsis" if numeric else "fold",
+        t.add_column(escape(head[name]), no_wrap=numeric, overflow="ellipsis" if numeric else "fold",
                      justify="right" if numeric and not is_id else "left",
-                     min_width=None if numeric else min(cell_len(name), 16))
+                     min_width=None if numeric else min(cell_len(head[name]), 16))
     for i in range(shown.num_rows):
         t.add_row(*(escape(cells[name][i]) for name, _ in keep))
     return t
@@ -213,7 +215,7 @@ def _stdout_console():
 
 
 def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | None = None,
-           output: Path | None = None, limit: int = 20, fmt: str | None = None) -> None:
+           output: Path | None = None, limit: int = 20, fmt: str | None = None, analysis: str | None = None) -> None:
     """Show or write a result table.
 
     - ``--output FILE``: the whole table to FILE; the summary to stderr.
@@ -246,8 +248,13 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
         if not st.quiet:
             print_lines(summary, err=True)
         return
+    headers = None
+    if st.lang == "zh":  # a person reads the terminal: headers in the chosen language (files keep the names)
+        from crmtool.labels import column_label
+
+        headers = {n: column_label(n, "zh", analysis) for n in table.column_names}
     console = _stdout_console()
-    console.print(_rich_table(table, title=title, limit=limit))
+    console.print(_rich_table(table, title=title, limit=limit, headers=headers))
     print_lines(summary)
 
 
@@ -258,7 +265,10 @@ def render_result(ctx: typer.Context, result: "Result", *, output: Path | None =
     ``columns`` narrows what a terminal shows (files and pipes get every column)."""
     from crmtool.runner import analysis
 
-    title = title or analysis(result.name).title if result.name else (title or result.analysis)
+    if result.name and not title:
+        spec = analysis(result.name)
+        title = spec.title_zh if state(ctx).lang == "zh" else spec.title
+    title = title or result.analysis
     print_lines(result.notices, err=True)
     if output is not None and output.suffix.lower() == ".xlsx" and result.extras:
         from crmtool.reports.output import write_workbook
@@ -271,10 +281,10 @@ def render_result(ctx: typer.Context, result: "Result", *, output: Path | None =
     if output is None and stdout_is_terminal():
         if columns and main is result.table:
             main = main.select([c for c in columns if c in main.column_names])
-        render(ctx, main, title=title, limit=limit, fmt="table")
+        render(ctx, main, title=title, limit=limit, fmt="table", analysis=result.name)
         for name, extra in result.extras.items():
             if extra is not main and extra.num_rows:
-                render(ctx, extra, title=f"{title}: {name}", limit=limit, fmt="table")
+                render(ctx, extra, title=f"{title}: {name}", limit=limit, fmt="table", analysis=result.name)
         print_lines(result.lines)
         return
     render(ctx, main, title=title, summary=result.lines, output=output, limit=limit)
