@@ -144,24 +144,52 @@ def check_not_future(con, as_of: dt.date | None, month: dt.date | None, until: d
     if last is None:
         return
 
-    def missing(until: dt.date) -> str:  # the months whose exports are not loaded, up to ``until``
-        first = month_start(last) if last != month_end(last) else add_months(month_start(last), 1)
-        return f"{first:%Y-%m}" if first >= month_start(until) else f"{first:%Y-%m} … {until:%Y-%m}"
+    def missing(until: dt.date) -> str:  # the exports not loaded, up to ``until``'s month
+        def months(first: dt.date) -> str:
+            return f"{first:%Y-%m}" if first >= month_start(until) else f"{first:%Y-%m} … {until:%Y-%m}"
+        if last == month_end(last):
+            return f"the export for {months(add_months(month_start(last), 1))}"
+        rest = f"the rest of {last:%Y-%m}"  # its export is loaded up to ``last``
+        after = add_months(month_start(last), 1)
+        return rest if after > month_start(until) else f"{rest} and the export for {months(after)}"
     if month is not None and month_start(month) > last:  # (the month first: the run's as-of is its end)
-        raise AnalysisError(f"orders end {last}; load the export for {missing(until or month)} first "
+        raise AnalysisError(f"orders end {last}; load {missing(until or month)} first "
                             f"(or pass --allow-future to judge a {'period' if until else 'month'} without orders)")
     if month is not None and until is None and month_end(month) > last:
         raise AnalysisError(f"orders end {last}, inside {month:%Y-%m}: the month is not complete, and its customers "
                             f"who buy after {last} would be judged as if they had not; load the rest of {month:%Y-%m} "
                             "first (or pass --allow-future to judge it on the orders so far)")
     if as_of is not None and as_of > last:
-        raise AnalysisError(f"orders end {last}; --as-of {as_of} is after them. Load the export for "
-                            f"{missing(as_of)} first, or pass --allow-future")
+        raise AnalysisError(f"orders end {last}; --as-of {as_of} is after them. Load {missing(as_of)} first, "
+                            "or pass --allow-future")
+
+
+def check_not_before(con, as_of: dt.date | None, month: dt.date | None, until: dt.date | None = None,
+                     label: str | None = None) -> None:
+    """A period or as-of that ends before the first order date is refused (exit 1), --allow-future or
+    not: every customer would be judged as one who never bought (all prospects, every manager at 0 t,
+    graded by id), a plausible report of nothing, as one mistyped year makes it."""
+    from crmtool.facts import month_end
+
+    first = con.execute("SELECT min(order_date) FROM orders").fetchall()[0][0]
+    if first is None:
+        return
+    end = month_end(until or month) if month is not None else None
+    if end is not None and end < first:
+        asked = label or f"{month:%Y-%m}"
+        raise AnalysisError(f"orders start {first}; {asked} ends before them, so every customer would be judged as "
+                            "one who never bought. Load the exports of that time first, or choose a later period",
+                            zh=f"订单从 {first} 开始；{asked} 在此之前结束，所有客户都会被当作从未购油。"
+                               "请先导入该期间的订单，或选择更晚的期间")
+    if as_of is not None and as_of < first:
+        raise AnalysisError(f"orders start {first}; --as-of {as_of} is before them: there is nothing to judge. "
+                            "Load the exports of that time first, or choose a later date",
+                            zh=f"订单从 {first} 开始；--as-of {as_of} 在此之前，没有可分析的数据")
 
 
 def past_data(con, period: object) -> dict[str, str] | None:
-    """For a result of a quarter or a year (period label 2024Q3 or 2024) whose last month starts after
-    the last order date: {"period", "orders_end", "from", "to"}, the days that count as without orders.
+    """For a result of a quarter or a year (period label 2024Q3 or 2024) that ends after the last
+    order date: {"period", "orders_end", "from", "to"}, the days that count as without orders.
     The period is judged as asked (the quarter of the judged month is the managers scorecard's default,
     SPEC §4.9), but the reader must know (SPEC §3: a missing export is not a time without sales)."""
     import re
@@ -176,7 +204,7 @@ def past_data(con, period: object) -> dict[str, str] | None:
     else:
         return None
     last = last_order_date(con)
-    if last is None or last_month <= last:
+    if last is None or month_end(last_month) <= last:
         return None
     first = max(last + dt.timedelta(days=1), add_months(last_month, -11 if len(label) == 4 else -2))
     return {"period": label, "orders_end": str(last), "from": str(first), "to": str(month_end(last_month))}
@@ -261,6 +289,7 @@ class Runner:
             month = parse_month(month)
         if not self.allow_future:
             check_not_future(self.con, as_of, month)
+        check_not_before(self.con, as_of, month)
         return resolve_period(self.con, as_of, month)
 
     def run(self, name: str, *, as_of: str | dt.date | None = None, month: str | dt.date | None = None,
@@ -272,13 +301,15 @@ class Runner:
             raise UsageError(f"{name}: unknown option {unknown[0]!r}; options are {', '.join(defaults) or 'none'}")
         effective = {k: (options[k] if options.get(k) is not None else v) for k, v in defaults.items()}
         period = self.period(as_of, month)
-        if not self.allow_future:  # a --quarter or --year that starts after the data is refused likewise
-            from crmtool.facts import parse_quarter, parse_year
+        # a --quarter or --year that starts after the data is refused likewise, one that ends before it too
+        from crmtool.facts import parse_quarter, parse_year
 
-            if effective.get("quarter"):
-                check_not_future(self.con, None, *parse_quarter(str(effective["quarter"])))
-            if effective.get("year"):
-                check_not_future(self.con, None, *parse_year(str(effective["year"])))
+        for key, parse in (("quarter", parse_quarter), ("year", parse_year)):
+            if effective.get(key):
+                span = parse(str(effective[key]))
+                if not self.allow_future:
+                    check_not_future(self.con, None, *span)
+                check_not_before(self.con, None, *span, label=str(effective[key]))
         rc = RunContext(self.con, self.settings, period, self.lang, self.store, self.cache, self.allow_future)
         t0 = time.perf_counter()
         result = spec.func(rc, **effective)

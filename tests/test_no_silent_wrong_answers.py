@@ -271,3 +271,37 @@ def test_a_month_the_orders_end_inside_of_is_refused_unless_allowed(tmp_path):
     assert invoke(str(path), "churn", "warn").exit_code == 0
     r = invoke(str(path), "managers", "scorecard", "--quarter", "2024Q3")
     assert "not complete" not in r.stderr and "no managers" in r.stderr  # (this store has none to judge)
+
+
+def test_a_period_that_ends_before_the_first_order_is_refused(db):
+    # orders start 2024-01-15: a mistyped year must not give every customer "prospect" and grade
+    # managers on 0 t by their ids; --allow-future does not lift it (it is about the other end)
+    for args in (["churn", "status", "--month", "2023-06"], ["churn", "warn", "--month", "2023-12", "--allow-future"],
+                 ["managers", "scorecard", "--quarter", "2023Q4"], ["grade", "scorecard", "--year", "2023"],
+                 ["grade", "rfm", "--as-of", "2024-01-14"]):
+        r = invoke(db, *args)
+        assert r.exit_code == 1 and "orders start 2024-01-15" in r.stderr, (args, r.stderr)
+    r = invoke(db, "managers", "scorecard", "--quarter", "2023Q4")
+    assert "2023Q4 ends before them" in r.stderr
+    # a period that reaches into the data is judged
+    assert invoke(db, "churn", "status", "--month", "2024-01").exit_code == 0
+    assert invoke(db, "grade", "rfm", "--as-of", "2024-01-15").exit_code == 0
+
+
+def test_a_quarter_whose_last_days_have_no_orders_says_so_and_a_refusal_asks_for_the_rest_of_the_month(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    s = open_store(path, Settings(), wait=0)
+    insert(s, "customers", [dict(customer_id="A", name="a", manager_id="M1")])
+    insert(s, "orders", [dict(order_id=f"A{m}", order_date=d(f"2024-{m:02d}-10"), customer_code="A", quantity=10)
+                         for m in range(1, 12)] + [dict(order_id="A12", order_date=d("2024-12-28"),
+                                                        customer_code="A", quantity=10)])
+    s.close()
+    db = str(path)
+    r = invoke(db, "managers", "scorecard", "--quarter", "2024Q4")
+    assert r.exit_code == 0
+    assert "2024Q4 runs past the data: orders end 2024-12-28, so 2024-12-29 … 2024-12-31" in r.stderr
+    # the December export is loaded up to the 28th: the rest of it is what is missing
+    r = invoke(db, "grade", "rfm", "--as-of", "2024-12-31")
+    assert r.exit_code == 1 and "--as-of 2024-12-31 is after them. Load the rest of 2024-12 first" in r.stderr
+    r = invoke(db, "churn", "warn", "--month", "2025-02")
+    assert r.exit_code == 1 and "load the rest of 2024-12 and the export for 2025-01 … 2025-02 first" in r.stderr

@@ -203,6 +203,13 @@ def test_a_file_over_the_reject_share_fails_the_run(tmp_path):
         "monthly_2025-11.en.html", "monthly_2025-11.zh.html"]
     skipped = {s["name"]: s["reason"] for s in run["skipped"]}
     assert skipped["managers.scorecard"].startswith("no managers")
+    # a later run for the same month that fails (a month not complete) leaves the month's record as it was
+    p = crmtool("--db", str(db), "run", "monthly", "--inbox", str(inbox), "--out", str(out), "--month", "2025-12",
+                cwd=tmp_path)
+    assert p.returncode == 1
+    assert json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8")) == run
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["exit_status"] == 1
+    assert not (out / "2025-12").exists()
     assert skipped["sales.freight"] == "no freight bills in 2025-11"
     # the Chinese report gives the reason in Chinese
     zh = {s["name"]: s.get("reason_zh") for s in run["skipped"]}
@@ -239,10 +246,11 @@ def test_a_failing_analysis_rolls_the_loads_back(tmp_path):
     tables = status_json(db, tmp_path)["tables"]
     assert tables["orders"] == tables["customers"] == 0
     assert files_in(inbox) == before_files
-    run = json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))  # the month was known
-    assert run["exit_status"] == 1 and run["error"].startswith("grade.rfm: ")
+    run = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert run["exit_status"] == 1 and run["error"].startswith("grade.rfm: ") and run["month"] == "2025-11"
     assert [f["status"] for f in run["inputs"]] == ["rolled back", "rolled back"]
-    assert run["outputs"] == [] and not (out / "2025-11" / "tables").exists()
+    # a failed run writes no month folder: OUT/YYYY-MM keeps the record of the reports it holds
+    assert run["outputs"] == [] and not (out / "2025-11").exists()
 
 
 def test_a_file_that_matches_no_table_fails_the_run_naming_it(tmp_path, sample_exports):
