@@ -195,7 +195,7 @@ def test_errors_are_one_sentence_with_exit_codes(db, tmp_path):
     res = invoke(db, "grade", "rfm", "--metric", "tons")
     assert res.exit_code == 2 and "metric" in res.stderr
     res = invoke(db, "grade", "rfm", "--as-of", "2019-12-31")
-    assert res.exit_code == 1 and "no purchases" in res.stderr
+    assert res.exit_code == 1 and "orders start 2024-01-01" in res.stderr  # before the data: refused
     res = invoke(db, "grade", "level", "--set", "level.weights.colour=1")
     assert res.exit_code == 2 and "colour" in res.stderr
     res = invoke(db, "grade", "rfm", "--output", str(tmp_path / "x.txt"))
@@ -219,7 +219,11 @@ def test_terminal_shows_a_rich_table_with_the_main_columns(db, monkeypatch):
     res = invoke(db, "--lang", "zh", "grade", "level", "--as-of", "2024-12-31", "--limit", "3")
     assert res.exit_code == 0, res.output
     # a person reads the terminal: the title and the headers in the chosen language (files keep the names)
-    assert "客户定级建议 (6 rows)" in res.stdout and "建议级别名称" in res.stdout and "level_label" not in res.stdout
+    assert "客户定级建议（6 行）" in res.stdout and "建议级别" in res.stdout and "level_label" not in res.stdout
+    # the coded values too (levels, change): the id columns show their labels, so the label column is left out
+    shown = res.stdout.split("显示 3/6 行")[0]  # the table (the summary lines below it stay English)
+    assert "diamond" not in shown and "gold" not in shown and "same" not in shown and "yes" not in shown
+    assert "持平" in shown and "是" in shown
     assert "销量得分" not in res.stdout  # factor scores: in files and pipes, not on the terminal
     # the first 3 of 6 by rank: rank_pct 0 → diamond 钻石, 1/6 and 2/6 → gold 黄金 (cumulative .05, .15, .40)
     top = [r["level_label"] for r in library(db, level_fn(), lang="zh").table.to_pylist()[:3]]

@@ -209,3 +209,12 @@ def test_a_phone_with_a_country_code_is_masked_as_the_number_itself():
     # +86 / 0086 off first: 861****1111 would read as another mobile number
     assert mask_phone("+86 137 0000 1111") == mask_phone("0086-13700001111") == "137****1111"
     assert mask_phone("021-6234 5678") == "021****5678" and mask_phone("12") == "****" and mask_phone(None) is None
+
+
+def test_two_numbers_in_one_phone_cell_are_masked_each():
+    from crmtool.reports.customer import mask_phone
+
+    # one 22-digit "number" would keep the first's 138 and the second's 4321: each is masked instead
+    assert mask_phone("13812345678 / 13987654321") == "138****5678 / 139****4321"
+    assert mask_phone("0931-8888666，13812345678") == "093****8666 / 138****5678"
+    assert mask_phone("0931 8888 6666") == "093****6666"  # spaces inside one number keep it one

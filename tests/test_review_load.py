@@ -343,3 +343,53 @@ def test_an_order_code_that_lost_its_leading_zeros_is_named(store, tmp_path):
     assert len(r.notes) == 1 and r.notes[0].startswith("1 customer code(s) of these orders are in no archive row "
                                                        "but are an archive code without its leading zeros "
                                                        "(100010183 → 0100010183)")
+
+
+def test_a_corrected_export_that_lacks_a_line_says_the_line_stays(store, tmp_path):
+    first = tmp_path / "2024-10" / "订单_10.csv"
+    first.parent.mkdir()
+    write(first, H + "A,1,2024-10-05,C1,7,70\nA,2,2024-10-05,C1,1,10\nB,1,2024-10-06,C1,3,30\n")
+    load_files(store, "orders", [first])
+    fixed = tmp_path / "更正" / "订单_10.csv"  # the same export delivered again, without line B/1
+    fixed.parent.mkdir()
+    write(fixed, H + "A,1,2024-10-05,C1,8,80\nA,2,2024-10-05,C1,1,10\n")
+    r = load_files(store, "orders", [fixed])
+    # SPEC §1: a line is replaced only by a line with its key, so B/1 stays — and the user is told
+    assert q(store, "SELECT order_id, line_no, quantity FROM orders ORDER BY 1, 2") == [
+        ("A", 1, Decimal("8")), ("A", 2, Decimal("1")), ("B", 1, Decimal("3"))]
+    assert r.notes == ["订单_10.csv: 1 line(s) that an earlier load of a file of this name brought are not in it and "
+                       "stay in the store (a load replaces and adds lines, it never removes any; order_id + line_no "
+                       "B / 1)"]
+    # a file of the same name in another month's folder shares no line with it: nothing to say
+    other = tmp_path / "2024-11" / "订单_10.csv"
+    other.parent.mkdir()
+    write(other, H + "C,1,2024-11-05,C1,2,20\n")
+    assert load_files(store, "orders", [other]).notes == []
+
+
+def test_an_export_of_another_table_is_refused_before_it_overwrites_the_archive(store, tmp_path):
+    from crmtool.errors import InputError
+
+    load_files(store, "customers", [write(tmp_path / "客户档案.csv", "客户编码,客户名称\nC1,甲石化\n")])
+    orders = write(tmp_path / "ERP订单.csv", "凭证号,行号,过账日期,客户编码,客户名称,数量\nA,1,2024-01-05,C1,甲,3\n")
+    with pytest.raises(InputError, match=r"line 1: these are the headers of an orders export \(凭证号 → order_id, "
+                                         r"过账日期 → order_date, 客户编码 → customer_code, 数量 → quantity\), "
+                                         r"not of customers; load it with `crmtool load orders …`"):
+        load_files(store, "customers", [orders])
+    assert q(store, "SELECT customer_id, name FROM customers") == [("C1", "甲石化")]
+    assert q(store, "SELECT count(*) FROM customers_extra") == [(0,)]
+    # the same file is an orders export: its customer code and name columns do not make it an archive
+    assert load_files(store, "orders", [orders]).accepted == 1
+
+
+def test_full_width_codes_dates_numbers_and_units_read_as_their_ascii(store, tmp_path):
+    # typed with a Chinese input method: ０１０００１０００３ is the archive's 0100010003, not another customer
+    load_files(store, "customers", [write(tmp_path / "客户档案.csv", "客户编码,客户名称\n0100010003,甲石化\n")])
+    f = write(tmp_path / "订单.csv", "凭证号,行号,过账日期,客户编码,数量,单位,含税金额\n"
+              "６０００１,１０,２０２４－０３－０２,０１０００１０００３,１２．５,ｔ,９０，０００\n"
+              "60002,10,2024-03-03,0100010003\u3000,1,Ｔ,\"1,000\"\n", "gb18030")
+    r = load_files(store, "orders", [f])
+    assert (r.accepted, r.rejected) == (2, 0)
+    assert q(store, "SELECT order_id, line_no, order_date, customer_code, quantity, unit, amount FROM orders ORDER BY 1") == [
+        ("60001", 10, dt.date(2024, 3, 2), "0100010003", Decimal("12.5"), "t", Decimal("90000")),
+        ("60002", 10, dt.date(2024, 3, 3), "0100010003", Decimal("1"), "t", Decimal("1000"))]

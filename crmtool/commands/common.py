@@ -144,17 +144,21 @@ def _is_numeric_or_id(name: str, values: list) -> bool:
 MAX_CELL_CHARS = 80  # a terminal table cuts a longer value (files and pipes get it whole)
 
 
-def _rich_table(table, *, title: str, limit: int, width: int | None = None, headers: dict[str, str] | None = None):
+def _rich_table(table, *, title: str, limit: int, width: int | None = None, headers: dict[str, str] | None = None,
+                values: dict | None = None):
     """A rich table of the first ``limit`` rows: every cell escaped (names are data, never markup),
     ids and numbers never wrapped, names wrapped at most to two lines; the columns that do not fit
     the terminal's width are left out, and a caption says what was cut and how to see all.
-    ``headers``: the column headers shown (--lang zh), by column name; files and pipes keep the names."""
+    ``headers``: the column headers shown (--lang zh), by column name; files and pipes keep the names.
+    ``values``: column -> function giving the shown text of an id (--lang zh: 黄金 for gold)."""
     from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table
 
     shown = table.slice(0, limit) if limit else table
-    cells = {n: _fmt_column(shown.column(n).to_pylist()) for n in shown.column_names}
+    values = values or {}
+    cells = {n: _fmt_column([values[n](v) for v in shown.column(n).to_pylist()] if n in values
+                            else shown.column(n).to_pylist()) for n in shown.column_names}
     # a long text (a rejected 900 KB cell, a note) is cut for the screen: a terminal table that wraps
     # it would fill thousands of lines
     cut = False
@@ -177,17 +181,21 @@ def _rich_table(table, *, title: str, limit: int, width: int | None = None, head
         keep.append((name, numeric))
         used += need
     notes = []
+    zh = headers is not None
     if shown.num_rows < table.num_rows:
-        notes.append(f"{shown.num_rows} of {table.num_rows} rows shown (--limit 0 shows all)")
+        notes.append(f"显示 {shown.num_rows}/{table.num_rows} 行（--limit 0 显示全部）" if zh else
+                     f"{shown.num_rows} of {table.num_rows} rows shown (--limit 0 shows all)")
     if cut:
-        notes.append(f"values longer than {MAX_CELL_CHARS} characters cut")
+        notes.append(f"超过 {MAX_CELL_CHARS} 个字符的内容已截断" if zh else f"values longer than {MAX_CELL_CHARS} characters cut")
     if len(keep) < table.num_columns:
-        notes.append(f"{table.num_columns - len(keep)} more columns: "
-                     + ", ".join(n for n in table.column_names[len(keep):][:6])
-                     + (" …" if table.num_columns - len(keep) > 6 else "") + " (a wider terminal shows more)")
+        more = (", ".join(head[n] for n in table.column_names[len(keep):][:6])
+                + (" …" if table.num_columns - len(keep) > 6 else ""))
+        notes.append(f"另有 {table.num_columns - len(keep)} 列：{more}（终端更宽时显示）" if zh else
+                     f"{table.num_columns - len(keep)} more columns: {more} (a wider terminal shows more)")
     if notes:
-        notes.append("--output FILE writes everything")
-    t = Table(title=escape(f"{title} ({table.num_rows} rows)"), caption=escape("; ".join(notes)) or None,
+        notes.append("--output FILE 写出全部内容" if zh else "--output FILE writes everything")
+    t = Table(title=escape(f"{title}（{table.num_rows} 行）" if zh else f"{title} ({table.num_rows} rows)"),
+              caption=escape("; ".join(notes)) or None,
               show_lines=False, header_style="bold cyan", caption_justify="left")
     for name, numeric in keep:
         is_id = name.endswith("_id") or name == "customer_id"
@@ -212,6 +220,13 @@ def _stdout_console():
     from rich.console import Console
 
     return Console(soft_wrap=True)
+
+
+def _labelled(name: str) -> str | None:
+    """The id column a label column names in words (severity_label: severity; level_label: suggested_level)."""
+    if not name.endswith("_label"):
+        return None
+    return {"level_label": "suggested_level", "abc_label": "abc_class"}.get(name, name[:-len("_label")])
 
 
 def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | None = None,
@@ -248,13 +263,25 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
         if not st.quiet:
             print_lines(summary, err=True)
         return
-    headers = None
-    if st.lang == "zh":  # a person reads the terminal: headers in the chosen language (files keep the names)
-        from crmtool.labels import column_label
+    headers = values = None
+    if st.lang == "zh":  # a person reads the terminal: headers and coded values in the chosen language
+        from crmtool.labels import column_label  # (files and pipes keep the names and ids)
+        from crmtool.reports.model import value_labels
 
-        headers = {n: column_label(n, "zh", analysis) for n in table.column_names}
+        import pyarrow as pa
+
+        from crmtool.labels import yes_no
+
+        values = value_labels(analysis or "", st.settings(), "zh")
+        values.update({f.name: (lambda v: yes_no(v, "zh")) for f in table.schema if pa.types.is_boolean(f.type)})
+        names = table.column_names
+        # an id column shown in Chinese makes its label column (severity_label) a repeat: left out; a
+        # label column shown alone takes the id column's header
+        of = {n: _labelled(n) for n in names if _labelled(n) in values}
+        table = table.select([n for n in names if of.get(n) not in names])
+        headers = {n: column_label(of.get(n, n), "zh", analysis) for n in table.column_names}
     console = _stdout_console()
-    console.print(_rich_table(table, title=title, limit=limit, headers=headers))
+    console.print(_rich_table(table, title=title, limit=limit, headers=headers, values=values))
     print_lines(summary)
 
 

@@ -195,6 +195,26 @@ def _match(headers: list[str], table: Table,
     return found, default_unit, unmatched
 
 
+def _check_not_another_table(src: Source, table: Table, headers: list[str], line: int, mapped: int) -> None:
+    """A file whose headers name every required column of another table, two or more of them columns
+    the target does not have (凭证号, 过账日期, 数量 of an orders export given to `load customers`), and
+    more of its columns than the target does (``mapped``), is refused: loaded, its names would
+    overwrite the archive's and its other columns fill the extras."""
+    own = {c.name for c in table.columns}
+    for other in TABLES.values():
+        if other is table or not other.required:
+            continue
+        found, _, _ = _match(headers, other, {})
+        if not all(r in found for r in other.required) or len(found) <= mapped:
+            continue
+        foreign = [r for r in other.required if r not in own]
+        if len(foreign) >= 2:
+            shown = ", ".join(f"{headers[found[r]]} → {r}" for r in foreign)
+            article = "an" if other.name[0] in "aeiou" else "a"
+            raise InputError(f"{src.path} line {line}: these are the headers of {article} {other.name} export ({shown}), "
+                             f"not of {table.name}; load it with `crmtool load {other.name} …` (nothing was loaded)")
+
+
 def _looks_like_data(text: str) -> bool:
     t = text.replace(",", "").replace("-", "").replace("/", "").replace(".", "").replace(":", "").strip()
     return t.isdigit()
@@ -277,6 +297,7 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
         raise InputError(f"{src.path} line {line}: no column for {hints}. Headers found: "
                          f"{', '.join(h for h in headers if h) or '(none)'}. Map them under "
                          f"[columns.{table.name}] in crmtool.toml")
+    _check_not_another_table(src, table, headers, line, len(found))
     qcol = table.quantity_unit[0] if table.quantity_unit else None
     for name, pos in found.items():  # only the orders quantity is converted from the unit its header names
         written = split_header_unit(headers[pos])[1]
@@ -314,6 +335,10 @@ TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "sub
 FOOTER_PATTERN = r"^\s*(制表|制单|打印|审核|复核|经办|记账|主管|财务|备注|说明|注)[^：:]{0,4}[：:]"
 
 
+FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"  # ！ … ～ and the ideographic space
+HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+
+
 def _sql_str(text: str) -> str:
     """A SQL string literal of one of our own constants (never user text)."""
     return "'" + text.replace("'", "''") + "'"
@@ -348,6 +373,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_unwrap(t)": "CASE WHEN starts_with(t, '=\"') AND ends_with(t, '\"') AND length(t) >= 3 "
                          "THEN trim(t[3:-2]) ELSE t END",
         "crm_trim(x)": "CASE WHEN contains(x, chr(9)) THEN trim(replace(x, chr(9), ' ')) ELSE trim(x) END",
+        # full-width ASCII (０１２３, ＡＢＣ, －, ／, the ideographic space) as ASCII, for codes, numbers, dates
+        # and units typed with a Chinese input method (a cell with bytes only ASCII passes untouched)
+        "crm_halfwidth(x)": f"CASE WHEN strlen(x) = length(x) THEN x ELSE translate(x, {_sql_str(FULL_WIDTH)}, "
+                            f"{_sql_str(HALF_WIDTH)}) END",
         # (an OR chain, not IN: DuckDB may plan an IN list as a join, which loses the file's row order)
         # (strlen counts bytes and costs nothing; length would count characters)
         # (a CASE whose first branch lets the longer cells through: an AND in a projection tests
@@ -364,12 +393,12 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # full-width digits, thousands separators, currency marks (¥ ￥ 元), SAP's trailing minus
         # (123.00-) and accounting brackets
         "crm_clean_number(x)": "crm_signed(replace(replace(replace(replace(replace(replace(replace("
-                               "translate(crm_unwrap(x), '０１２３４５６７８９．－（）', '0123456789.-()'), "
+                               "crm_halfwidth(crm_unwrap(x)), "
                                "',', ''), '，', ''), '¥', ''), '￥', ''), '元', ''), ' ', ''), '\u3000', ''))",
         # (CASE, not coalesce: only the cells that are no plain number pay for the cleaning)
         # a comma not followed by exactly three digits is no thousands separator: 1,5 or 1.000,50 is
         # written with a decimal comma, and dropping it would make 15 or 1.0005
-        "crm_bad_grouping(x)": "regexp_matches(replace(x, '，', ','), ',([0-9]{0,2}([^0-9]|$)|[0-9]{4})')",
+        "crm_bad_grouping(x)": "regexp_matches(crm_halfwidth(x), ',([0-9]{0,2}([^0-9]|$)|[0-9]{4})')",
         "crm_double(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN TRY_CAST(x AS DOUBLE) "
                          "WHEN (contains(x, ',') OR contains(x, '，')) AND crm_bad_grouping(x) THEN NULL "
                          "ELSE TRY_CAST(crm_clean_number(x) AS DOUBLE) END",
@@ -379,9 +408,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_money_scaled(x, scale)": "crm_money_of(crm_double(x), scale)",
         # a whole number only: DuckDB's own cast rounds '2.5' to 3 and '2.4' to 2, so a line number
         # 2.4 would replace line 2 of its order; '2.0' and '1e3' are whole
-        "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
-                      "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
-        "crm_score(x)": "TRY_CAST(replace(x, '%', '') AS DOUBLE)",
+        "crm_int_of(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
+                         "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
+        "crm_int(x)": "crm_int_of(crm_halfwidth(x))",
+        "crm_score(x)": "TRY_CAST(replace(replace(crm_halfwidth(x), '%', ''), ' ', '') AS DOUBLE)",
         # DuckDB reads 'inf' as the date infinity and '24-02-03' or '12.5.3' as years 24 and 12: no
         # export means those, so they are no dates (9999-12-31, "no end", is one)
         "crm_real_date(d)": "CASE WHEN isfinite(d) AND year(d) >= 1900 THEN d END",
@@ -389,15 +419,15 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # (an ISO date first: no text a serial matches parses as a date, and most cells are ISO)
         "crm_date(x)": f"crm_real_date(CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
                        f"WHEN {serial} THEN {from_serial} "
-                       f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
+                       f"ELSE CAST(try_strptime(crm_halfwidth(x), [{dates}]) AS DATE) END)",
         "crm_month(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial} "
-                        f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
+                        f"ELSE CAST(try_strptime(crm_halfwidth(x), [{months}]) AS DATE) END)) AS DATE)",
         # a workbook saved with the 1904 date system (Excel for Mac): its serials count from 1904-01-01
         "crm_date_1904(x)": f"crm_real_date(CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
                             f"WHEN {serial} THEN {from_serial_1904} "
-                            f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
+                            f"ELSE CAST(try_strptime(crm_halfwidth(x), [{dates}]) AS DATE) END)",
         "crm_month_1904(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial_1904} "
-                             f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
+                             f"ELSE CAST(try_strptime(crm_halfwidth(x), [{months}]) AS DATE) END)) AS DATE)",
         "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
@@ -426,7 +456,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_base_unit()": f"'{base}'",
         # a unit's id for any of its spellings, and the id's kind (mass, volume) and factor to kg or L
         # (CASEs over our own constants, not a join: a tenth of a stage)
-        "crm_unit_id(x)": f"CASE lower(x) {unit_whens} ELSE NULL END",
+        "crm_unit_id(x)": f"CASE lower(crm_halfwidth(x)) {unit_whens} ELSE NULL END",
         "crm_unit_kind(u)": f"CASE u {kind_whens} ELSE NULL END",
         "crm_unit_factor(u)": f"CASE u {factor_whens} ELSE NULL END",
         # (the product in DECIMAL(38): 10^8 t times a factor 1000 overflows DECIMAL(18) — a 合计 row's
@@ -744,7 +774,7 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
     if hm.date1904 and c.kind in (DATE, MONTH):
         fn += "_1904"
     if c.kind == CODE:  # a code written ="000123" (a spreadsheet's way to keep leading zeros) is 000123
-        return f"crm_code(crm_unwrap({x}))"
+        return f"crm_code(crm_unwrap(crm_halfwidth({x})))"
     return f"{fn}({x})" if fn else x
 
 
@@ -1193,7 +1223,8 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
                 results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
                                          ahead.prepared(i - 1), part))
             notes = hidden_notes + _repeat_notes(table, results) + _order_notes(
-                store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results)
+                store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results) + \
+                _left_notes(store.con, table, results)
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
@@ -1214,6 +1245,35 @@ def _repeat_notes(table: Table, results: list[FileResult]) -> list[str]:
         more = f" ({r.superseded} line(s) in all)" if r.superseded > sum(len(x) - 1 for _, x in r.repeats) else ""
         notes.append(f"{Path(r.file).name}: {' + '.join(table.key)} repeated within the file, the last line kept: "
                      f"{shown}{more}")
+    return notes
+
+
+def _left_notes(con, table: Table, results: list[FileResult]) -> list[str]:
+    """A file loaded again (a corrected export of the same name) that lacks lines its earlier load
+    brought: those lines stay (SPEC §1: a line is replaced only by a line with its key), so say how
+    many and which, since a line the ERP dropped would otherwise count on silently. Only where this
+    load replaced some lines of that earlier load: a file of the same name in another month's folder
+    shares no lines with it."""
+    ids = [r.batch_id for r in results if r.batch_id is not None]
+    if not ids:
+        return []
+    notes = []
+    key = " || ' / ' || ".join(f"coalesce(CAST(t.{q(k)} AS VARCHAR), '')" for k in table.key)
+    for r in results:
+        if r.batch_id is None or not r.replaced:
+            continue
+        path = stored_path(Path(r.source or r.file), r.sheet)
+        rows = con.execute(
+            f"SELECT b.batch_id, b.accepted, count(t.batch_id), min({key}) "
+            f"FROM batches b LEFT JOIN {q(table.name)} t ON t.batch_id = b.batch_id "
+            f"WHERE b.table_name = ? AND b.batch_id < ? AND ({same_file_sql('b.file')}) "
+            "GROUP BY b.batch_id, b.accepted", [table.name, min(ids), path, Path(path).name]).fetchall()
+        left = [(n, example) for _, accepted, n, example in rows if 0 < n < accepted]
+        if left:
+            n = sum(k for k, _ in left)
+            notes.append(f"{Path(r.file).name}: {n} line(s) that an earlier load of a file of this name brought are "
+                         f"not in it and stay in the store (a load replaces and adds lines, it never removes any; "
+                         f"{' + '.join(table.key)} {left[0][1]}{' …' if n > 1 else ''})")
     return notes
 
 

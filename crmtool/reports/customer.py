@@ -36,6 +36,10 @@ def mask_phone(phone: Any) -> Any:
     if phone is None:
         return None
     text = str(phone).strip()
+    # two numbers in one cell (13812345678 / 0931-8888666): each masked, not read as one long number
+    parts = [p for p in re.split(r"[/,;、，；|\n]+|\s{2,}", text) if p.strip()]
+    if len(parts) > 1 and all(len(re.sub(r"\D", "", p)) >= 7 for p in parts):
+        return " / ".join(mask_phone(p) for p in parts)
     digits = re.sub(r"\D", "", text)
     # the country code off (+86 137 0000 1111 is 137****1111, not 861****1111, another number's look)
     digits = re.sub(r"^(?:00|\+)?86(?=1\d{10}$)", "", digits) if len(digits) > 11 else digits
