@@ -223,7 +223,8 @@ def status(
     lines.append("recent batches:" if info["recent_batches"] else "recent batches: none")
     lines += [f"  #{b['batch_id']} {b['loaded_at']} {b['table']:<9} {b['accepted']:>8,} accepted "
               f"{b['rejected']:>6,} rejected {b['replaced']:>8,} replaced  {b['file']}" for b in info["recent_batches"]]
-    lines.append("rejected rows by reason:" if info["rejects_by_reason"] else "rejects: none")
+    lines.append(f"rejected rows by reason ({info['rejected_rows']:,} rows; one with several reasons counts under each):"
+                 if info["rejects_by_reason"] else "rejects: none")
     lines += [f"  {n:>8,}  {r}" for r, n in info["rejects_by_reason"].items()]
     na = info["not_in_archive"]
     lines.append(f"customers with orders but not in the archive: {na['customers']:,} "

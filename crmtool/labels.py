@@ -498,6 +498,11 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "skip.campaign_running": ("campaign {campaign} runs to {end}: judged in the month it ends",
                               "活动 {campaign} 持续到 {end}：在其结束的月份评价"),
     # a quarter or year judged past the last order date (crmtool.runner.past_data)
+    "note.quadrant_unassessed": ("No customer has a strategic-fit score (positioning_fit, capability_fit, values_fit "
+                                 "in the archive): every customer is unassessed, so there is no quadrant chart. Load an "
+                                 "archive with 定位匹配 / 能力匹配 / 价值观匹配 to place them",
+                                 "客户档案中没有战略匹配度（定位匹配、能力匹配、价值观匹配），所有客户均为未评估，"
+                                 "因此没有四象限图；请导入包含这些列的客户档案"),
     "note.past_data": ("{period} runs past the data: orders end {orders_end}, so {from} … {to} counts as a time "
                        "without orders (load the exports of the whole period)",
                        "{period} 超出已导入的数据：订单截至 {orders_end}，{from} 至 {to} 按无订单计算（请导入整个期间的订单）"),

@@ -210,6 +210,28 @@ def past_data(con, period: object) -> dict[str, str] | None:
     return {"period": label, "orders_end": str(last), "from": str(first), "to": str(month_end(last_month))}
 
 
+def after_as_of(con, period: object, as_of: dt.date) -> str | None:
+    """A quarter or a year (the managers scorecard's default is the quarter of the judged month,
+    SPEC §4.9) that ends after an --as-of the orders go beyond: its figures count the period's
+    orders to its end, which the reader must know. None when nothing after as-of is counted."""
+    import re
+
+    from crmtool.facts import month_end, parse_quarter, parse_year
+
+    label = str(period or "")
+    if re.fullmatch(r"\d{4}Q[1-4]", label):
+        end = month_end(parse_quarter(label)[1])
+    elif re.fullmatch(r"\d{4}", label):
+        end = month_end(parse_year(label)[1])
+    else:
+        return None
+    last = last_order_date(con)
+    if end <= as_of or last is None or last <= as_of:
+        return None
+    return (f"{label} ends {end}, after --as-of {as_of}: its figures count the orders of the whole period "
+            f"(to {min(end, last)}); --as-of only chose the period")
+
+
 def past_data_text(gap: dict[str, str], lang: str = "en") -> str:
     from crmtool.labels import report_text
 
@@ -318,6 +340,8 @@ class Runner:
         result.seconds = time.perf_counter() - t0
         result.name = name
         result.options = effective
+        if as_of is not None and (after := after_as_of(self.con, result.period, period.as_of)) is not None:
+            result.notices.append(after)
         if (gap := past_data(self.con, result.period)) is not None:
             result.summary["runs_past_data"] = gap  # the reports say it too, in their language
             result.notices.append(past_data_text(gap, self.lang))

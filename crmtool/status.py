@@ -43,6 +43,7 @@ def store_status(store: Store, *, batches: int = 10, codes: int = 20) -> dict[st
             {"batch_id": b[0], "file": b[1], "table": b[2], "accepted": b[3], "rejected": b[4], "replaced": b[5],
              "loaded_at": b[6].isoformat(sep=" ", timespec="seconds") if b[6] else None} for b in recent],
         "rejects_by_reason": {r: n for r, n in reasons},
+        "rejected_rows": con.execute("SELECT count(DISTINCT (table_name, file, line)) FROM rejects").fetchall()[0][0],
         "not_in_archive": {
             "customers": len(not_in_archive),
             "volume": float(sum((r[3] or 0) for r in not_in_archive)),

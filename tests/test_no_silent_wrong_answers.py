@@ -305,3 +305,14 @@ def test_a_quarter_whose_last_days_have_no_orders_says_so_and_a_refusal_asks_for
     assert r.exit_code == 1 and "--as-of 2024-12-31 is after them. Load the rest of 2024-12 first" in r.stderr
     r = invoke(db, "churn", "warn", "--month", "2025-02")
     assert r.exit_code == 1 and "load the rest of 2024-12 and the export for 2025-01 … 2025-02 first" in r.stderr
+
+
+def test_a_quarter_chosen_by_an_as_of_inside_it_says_it_counts_the_whole_quarter(db):
+    # --as-of 2024-11-15: the judged month is October, its quarter 2024Q4 (SPEC §4.9), whose lines run
+    # to 2024-12-31 — after the as-of the user gave, so the user is told
+    r = invoke(db, "managers", "scorecard", "--as-of", "2024-11-15")
+    assert r.exit_code == 0, r.stderr
+    assert ("2024Q4 ends 2024-12-31, after --as-of 2024-11-15: its figures count the orders of the whole period "
+            "(to 2024-12-31)") in r.stderr
+    r = invoke(db, "managers", "scorecard", "--as-of", "2024-12-31")
+    assert r.exit_code == 0 and "after --as-of" not in r.stderr

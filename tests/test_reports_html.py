@@ -218,3 +218,21 @@ def test_two_numbers_in_one_phone_cell_are_masked_each():
     assert mask_phone("13812345678 / 13987654321") == "138****5678 / 139****4321"
     assert mask_phone("0931-8888666，13812345678") == "093****8666 / 138****5678"
     assert mask_phone("0931 8888 6666") == "093****6666"  # spaces inside one number keep it one
+
+
+def test_without_fit_scores_the_quadrant_section_says_why_there_is_no_chart(tmp_path):
+    from tests.conftest import d, insert
+
+    path = tmp_path / "crm.duckdb"
+    s = open_store(path, Settings(), wait=0)
+    insert(s, "customers", [dict(customer_id=f"C{i}", name=f"c{i}", annual_demand=100 * i) for i in range(1, 4)])
+    insert(s, "orders", [dict(order_id=f"O{i}", order_date=d("2024-06-10"), customer_code=f"C{i}", quantity=i,
+                              amount=10 * i, cost=8 * i) for i in range(1, 4)])
+    s.close()
+    for lang, text in (("en", "No customer has a strategic-fit score"), ("zh", "客户档案中没有战略匹配度")):
+        out = tmp_path / f"g.{lang}.html"
+        r = CliRunner().invoke(app, ["--db", str(path), "--lang", lang, "report", "grading", "--format", "html",
+                                     "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        page = out.read_text(encoding="utf-8")
+        assert text in page and "chart-quadrant" not in page  # an empty scatter would say nothing

@@ -1220,8 +1220,14 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
         with contextlib.nullcontext() if in_transaction else store.transaction(), \
                 _Ahead([u[0] for u in units]) as ahead:
             for i, (f, sh, part) in enumerate(units, start=1):
-                results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
-                                         ahead.prepared(i - 1), part))
+                try:
+                    results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
+                                             ahead.prepared(i - 1), part))
+                except InputError as exc:
+                    if len(units) > 1 and not in_transaction and exc.args:  # one transaction: say it
+                        exc.args = (f"{exc.args[0]} (nothing was loaded: a load of several files lands whole, "
+                                    f"so none of the {len(units)} was)",) + exc.args[1:]
+                    raise
             notes = hidden_notes + _repeat_notes(table, results) + _order_notes(
                 store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results) + \
                 _left_notes(store.con, table, results)

@@ -903,6 +903,8 @@ def is_csv(path: str | Path) -> bool:
 def open_source(path: str | Path, con, sheet: str | None = None, prepared: Prepared | None = None) -> Source:
     """Open any supported file by its extension (a CSV ``prepared`` already, when given)."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"{p}: this is a folder; give the files in it (e.g. {p / '*.csv'})")
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     ext = p.suffix.lower()

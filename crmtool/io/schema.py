@@ -171,8 +171,9 @@ CODE_MAP = Table(
     (
         C("erp_code", CODE, "erp编码", "erp客户编码", "客户编码(erp)", "原客户编码", "子编码", "客户编码", "code",
           required=True),
+        # (客户编码 last: the archive's code beside an ERP客户编码 column, which erp_code, matched first, takes)
         C("customer_id", CODE, "主客户编码", "集团客户编码", "档案客户编码", "统一客户编码", "customer",
-          "master_id", required=True),
+          "master_id", "客户编码", required=True),
         C("valid_from", DATE, "生效日期", "起始日期", "开始日期", "from"),
         C("valid_to", DATE, "失效日期", "截止日期", "结束日期", "to"),
     ),

@@ -471,7 +471,6 @@ class _Builder:
                 (self.t("gini"), sm.get("gini"), "0.000")]))
 
     def sec_classify_quadrant(self, name: str, r: "Result", s: Section) -> None:
-        s.tables.append(self.block(name, r.table, s.title))
         q = r.table.select(["quadrant", "value_score", "fit_score"]).to_pylist()
         series = []
         for qid, qlabel in L.quadrants(self.lang).items():
@@ -479,6 +478,10 @@ class _Builder:
                    if row["quadrant"] == qid and row["value_score"] is not None and row["fit_score"] is not None]
             if pts:
                 series.append(Series(qlabel, [p[1] for p in pts], [p[0] for p in pts]))
+        # no customer with a fit score: every one is unassessed, and an empty scatter would say nothing
+        s.tables.append(self.block(name, r.table, s.title, note="" if series else self.t("note.quadrant_unassessed")))
+        if not series:
+            return
         lines = []
         if r.summary.get("value_cut") is not None:
             lines.append(("x", float(r.summary["value_cut"])))
