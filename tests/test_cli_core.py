@@ -105,7 +105,9 @@ def test_status_counts_a_rejected_row_once_per_reason(tmp_path):
     assert invoke("--db", db, "load", "orders", str(f)).exit_code == 0
     r = invoke("--db", db, "status", "--output", "json")
     assert json.loads(r.output)["rejects_by_reason"] == {"not a number": 1, "required value is empty": 1}
-    assert "rejected rows by reason:" in invoke("--db", db, "status").output
+    assert json.loads(r.output)["rejected_rows"] == 2
+    assert "rejected rows by reason (2 rows; one with several reasons counts under each):" in invoke(
+        "--db", db, "status").output
 
 
 def test_status_of_an_empty_store_says_nothing_is_loaded(tmp_path):
