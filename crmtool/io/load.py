@@ -335,6 +335,7 @@ TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "sub
 FOOTER_PATTERN = r"^\s*(制表|制单|打印|审核|复核|经办|记账|主管|财务|备注|说明|注)[^：:]{0,4}[：:]"
 
 
+HALF_WIDTH_KINDS = (CODE, NUMBER, MONEY, INT, DATE, MONTH, SCORE)
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"  # ！ … ～ and the ideographic space
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
 
@@ -374,9 +375,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
                          "THEN trim(t[3:-2]) ELSE t END",
         "crm_trim(x)": "CASE WHEN contains(x, chr(9)) THEN trim(replace(x, chr(9), ' ')) ELSE trim(x) END",
         # full-width ASCII (０１２３, ＡＢＣ, －, ／, the ideographic space) as ASCII, for codes, numbers, dates
-        # and units typed with a Chinese input method (a cell with bytes only ASCII passes untouched)
-        "crm_halfwidth(x)": f"CASE WHEN strlen(x) = length(x) THEN x ELSE translate(x, {_sql_str(FULL_WIDTH)}, "
-                            f"{_sql_str(HALF_WIDTH)}) END",
+        # and units typed with a Chinese input method; translate only where there is one (translate costs
+        # 2.5 µs a cell: a unit column of 吨 would pay it on every row)
+        "crm_halfwidth(x)": f"CASE WHEN strlen(x) = length(x) THEN x WHEN regexp_matches(x, '[\uFF01-\uFF5E\u3000]') "
+                            f"THEN translate(x, {_sql_str(FULL_WIDTH)}, {_sql_str(HALF_WIDTH)}) ELSE x END",
         # (an OR chain, not IN: DuckDB may plan an IN list as a join, which loses the file's row order)
         # (strlen counts bytes and costs nothing; length would count characters)
         # (a CASE whose first branch lets the longer cells through: an AND in a projection tests
@@ -393,12 +395,12 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # full-width digits, thousands separators, currency marks (¥ ￥ 元), SAP's trailing minus
         # (123.00-) and accounting brackets
         "crm_clean_number(x)": "crm_signed(replace(replace(replace(replace(replace(replace(replace("
-                               "crm_halfwidth(crm_unwrap(x)), "
+                               "translate(crm_unwrap(x), '０１２３４５６７８９．－（）', '0123456789.-()'), "
                                "',', ''), '，', ''), '¥', ''), '￥', ''), '元', ''), ' ', ''), '\u3000', ''))",
         # (CASE, not coalesce: only the cells that are no plain number pay for the cleaning)
         # a comma not followed by exactly three digits is no thousands separator: 1,5 or 1.000,50 is
         # written with a decimal comma, and dropping it would make 15 or 1.0005
-        "crm_bad_grouping(x)": "regexp_matches(crm_halfwidth(x), ',([0-9]{0,2}([^0-9]|$)|[0-9]{4})')",
+        "crm_bad_grouping(x)": "regexp_matches(replace(x, '，', ','), ',([0-9]{0,2}([^0-9]|$)|[0-9]{4})')",
         "crm_double(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) IS NOT NULL THEN TRY_CAST(x AS DOUBLE) "
                          "WHEN (contains(x, ',') OR contains(x, '，')) AND crm_bad_grouping(x) THEN NULL "
                          "ELSE TRY_CAST(crm_clean_number(x) AS DOUBLE) END",
@@ -408,10 +410,9 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_money_scaled(x, scale)": "crm_money_of(crm_double(x), scale)",
         # a whole number only: DuckDB's own cast rounds '2.5' to 3 and '2.4' to 2, so a line number
         # 2.4 would replace line 2 of its order; '2.0' and '1e3' are whole
-        "crm_int_of(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
-                         "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
-        "crm_int(x)": "crm_int_of(crm_halfwidth(x))",
-        "crm_score(x)": "TRY_CAST(replace(replace(crm_halfwidth(x), '%', ''), ' ', '') AS DOUBLE)",
+        "crm_int(x)": "CASE WHEN TRY_CAST(x AS DOUBLE) = floor(TRY_CAST(x AS DOUBLE)) "
+                      "THEN TRY_CAST(TRY_CAST(x AS DOUBLE) AS INTEGER) END",
+        "crm_score(x)": "TRY_CAST(replace(replace(x, '%', ''), ' ', '') AS DOUBLE)",
         # DuckDB reads 'inf' as the date infinity and '24-02-03' or '12.5.3' as years 24 and 12: no
         # export means those, so they are no dates (9999-12-31, "no end", is one)
         "crm_real_date(d)": "CASE WHEN isfinite(d) AND year(d) >= 1900 THEN d END",
@@ -419,15 +420,15 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         # (an ISO date first: no text a serial matches parses as a date, and most cells are ISO)
         "crm_date(x)": f"crm_real_date(CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
                        f"WHEN {serial} THEN {from_serial} "
-                       f"ELSE CAST(try_strptime(crm_halfwidth(x), [{dates}]) AS DATE) END)",
+                       f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
         "crm_month(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial} "
-                        f"ELSE CAST(try_strptime(crm_halfwidth(x), [{months}]) AS DATE) END)) AS DATE)",
+                        f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
         # a workbook saved with the 1904 date system (Excel for Mac): its serials count from 1904-01-01
         "crm_date_1904(x)": f"crm_real_date(CASE WHEN TRY_CAST(x AS DATE) IS NOT NULL THEN TRY_CAST(x AS DATE) "
                             f"WHEN {serial} THEN {from_serial_1904} "
-                            f"ELSE CAST(try_strptime(crm_halfwidth(x), [{dates}]) AS DATE) END)",
+                            f"ELSE CAST(try_strptime(x, [{dates}]) AS DATE) END)",
         "crm_month_1904(x)": f"CAST(date_trunc('month', crm_real_date(CASE WHEN {serial} THEN {from_serial_1904} "
-                             f"ELSE CAST(try_strptime(crm_halfwidth(x), [{months}]) AS DATE) END)) AS DATE)",
+                             f"ELSE CAST(try_strptime(x, [{months}]) AS DATE) END)) AS DATE)",
         "crm_date_ok(d)": f"d BETWEEN DATE '{date_min.isoformat()}' AND DATE '{date_max.isoformat()}'",
         "crm_list(x)": f"regexp_split_to_array(regexp_replace(x, '^{list_sep}|{list_sep}$', '', 'g'), '{list_sep}')",
         # codes that went through a spreadsheet as numbers: 123.0 -> 123
@@ -456,7 +457,7 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_base_unit()": f"'{base}'",
         # a unit's id for any of its spellings, and the id's kind (mass, volume) and factor to kg or L
         # (CASEs over our own constants, not a join: a tenth of a stage)
-        "crm_unit_id(x)": f"CASE lower(crm_halfwidth(x)) {unit_whens} ELSE NULL END",
+        "crm_unit_id(x)": f"CASE lower(x) {unit_whens} ELSE NULL END",
         "crm_unit_kind(u)": f"CASE u {kind_whens} ELSE NULL END",
         "crm_unit_factor(u)": f"CASE u {factor_whens} ELSE NULL END",
         # (the product in DECIMAL(38): 10^8 t times a factor 1000 overflows DECIMAL(18) — a 合计 row's
@@ -618,6 +619,13 @@ def _typed_select(table: Table, hm: HeaderMap, text: str,
     qty = table.quantity_unit[0] if table.quantity_unit else None
     unit = table.quantity_unit[1] if table.quantity_unit else None
     typed = [f"{_typed(c, hm, values.get(c.name))} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
+    # the cells read as codes, numbers, dates or units: full-width ASCII as ASCII, once per cell in a
+    # layer of its own (inside the macros each would compute it again for every use of its argument)
+    half = [c.name for c in table.columns if c.name in hm.columns and c.name not in values and not c.convert
+            and (c.kind in HALF_WIDTH_KINDS or c.name == unit)]
+    if half:
+        cells = ", ".join(f"crm_halfwidth({q('x_' + n)}) AS {q('x_' + n)}" for n in half)
+        text = f"SELECT * REPLACE ({cells}) FROM ({text})"
     sql = f"SELECT *, {', '.join(typed)} FROM ({text})"
     if table.quantity_unit:
         dflt = f"'{hm.default_unit}'" if hm.default_unit else "NULL"  # a unit id from UNITS
@@ -774,7 +782,7 @@ def _typed(c: Column, hm: HeaderMap, value: str | None = None) -> str:
     if hm.date1904 and c.kind in (DATE, MONTH):
         fn += "_1904"
     if c.kind == CODE:  # a code written ="000123" (a spreadsheet's way to keep leading zeros) is 000123
-        return f"crm_code(crm_unwrap(crm_halfwidth({x})))"
+        return f"crm_code(crm_unwrap({x}))"
     return f"{fn}({x})" if fn else x
 
 
