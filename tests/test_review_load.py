@@ -363,8 +363,14 @@ def test_a_corrected_export_that_lacks_a_line_says_the_line_stays(store, tmp_pat
     # a file of the same name in another month's folder shares no line with it: nothing to say
     other = tmp_path / "2024-11" / "订单_10.csv"
     other.parent.mkdir()
-    write(other, H + "C,1,2024-11-05,C1,2,20\n")
+    write(other, H + "C,1,2024-11-05,C1,2,20\nC,2,2024-11-05,C1,2,20\nC,3,2024-11-06,C1,2,20\n")
     assert load_files(store, "orders", [other]).notes == []
+    # nor does the next month's export of that name that repeats one of its days (most of it did not come again)
+    nxt = tmp_path / "2024-12" / "订单_10.csv"
+    nxt.parent.mkdir()
+    write(nxt, H + "C,3,2024-11-06,C1,2,20\nD,1,2024-12-01,C1,2,20\n")
+    r = load_files(store, "orders", [nxt])
+    assert r.files[0].replaced == 1 and r.notes == []
 
 
 def test_an_export_of_another_table_is_refused_before_it_overwrites_the_archive(store, tmp_path):
