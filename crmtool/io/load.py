@@ -1227,18 +1227,21 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
         units = _units(store.con, table, files, sheet, settings, hidden_notes)
         with contextlib.nullcontext() if in_transaction else store.transaction(), \
                 _Ahead([u[0] for u in units]) as ahead:
+            left: list[str] = []
             for i, (f, sh, part) in enumerate(units, start=1):
                 try:
+                    before = _same_name_lines(store.con, table, Path(f), part)
                     results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
                                              ahead.prepared(i - 1), part))
+                    if (note := _left_note(store.con, table, results[-1], before)) is not None:
+                        left.append(note)
                 except InputError as exc:
                     if len(units) > 1 and not in_transaction and exc.args:  # one transaction: say it
                         exc.args = (f"{exc.args[0]} (nothing was loaded: a load of several files lands whole, "
                                     f"so none of the {len(units)} was)",) + exc.args[1:]
                     raise
             notes = hidden_notes + _repeat_notes(table, results) + _order_notes(
-                store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results) + \
-                _left_notes(store.con, table, results)
+                store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results) + left
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
@@ -1262,40 +1265,41 @@ def _repeat_notes(table: Table, results: list[FileResult]) -> list[str]:
     return notes
 
 
-def _left_notes(con, table: Table, results: list[FileResult]) -> list[str]:
+def _same_name_lines(con, table: Table, path: Path, part: str | None) -> dict[int, int]:
+    """batch -> lines still in the table, for the earlier loads of a file of this name into ``table``
+    (see same_file_sql); empty when there is none (one look at batches)."""
+    stored = stored_path(path, part)
+    earlier = [b for (b,) in con.execute(f"SELECT batch_id FROM batches WHERE table_name = ? AND ({same_file_sql('file')})",
+                                         [table.name, stored, Path(stored).name]).fetchall()]
+    if not earlier:
+        return {}
+    # (an IN list on batch_id, which grows with the table's insertion order: row groups skipped by their
+    # min/max, not a scan of every line)
+    counts = dict(con.execute(f"SELECT batch_id, count(*) FROM {q(table.name)} WHERE batch_id IN "
+                              f"({', '.join('?' * len(earlier))}) GROUP BY batch_id", earlier).fetchall())
+    return {b: counts.get(b, 0) for b in earlier}
+
+
+def _left_note(con, table: Table, r: FileResult, before: dict[int, int]) -> str | None:
     """A file loaded again (a corrected export of the same name) that lacks lines its earlier load
     brought: those lines stay (SPEC §1: a line is replaced only by a line with its key), so say how
-    many and which, since a line the ERP dropped would otherwise count on silently. Only where this
-    load replaced some lines of that earlier load: a file of the same name in another month's folder
-    shares no lines with it."""
-    ids = [r.batch_id for r in results if r.batch_id is not None]
-    if not ids:
-        return []
-    notes = []
-    key = " || ' / ' || ".join(f"coalesce(CAST(t.{q(k)} AS VARCHAR), '')" for k in table.key)
-    for r in results:
-        if r.batch_id is None or not r.replaced:
-            continue
-        path = stored_path(Path(r.source or r.file), r.sheet)
-        earlier = dict(con.execute(f"SELECT batch_id, accepted FROM batches WHERE table_name = ? AND batch_id < ? "
-                                   f"AND ({same_file_sql('file')})", [table.name, min(ids), path, Path(path).name]
-                                   ).fetchall())
-        if not earlier:
-            continue
-        # (an IN list on batch_id, which grows with the table's insertion order: row groups skipped by
-        # their min/max, not a scan of every line)
-        rows = con.execute(f"SELECT t.batch_id, count(*), min({key}) FROM {q(table.name)} t "
-                           f"WHERE t.batch_id IN ({', '.join('?' * len(earlier))}) GROUP BY t.batch_id",
-                           list(earlier)).fetchall()
-        # most of the earlier load came again (a corrected export repeats nearly every line; the next
-        # month's export of the same name repeats a few days at most)
-        left = [(n, example) for b, n, example in rows if 0 < n <= earlier[b] / 2]
-        if left:
-            n = sum(k for k, _ in left)
-            notes.append(f"{Path(r.file).name}: {n} line(s) that an earlier load of a file of this name brought are "
-                         f"not in it and stay in the store (a load replaces and adds lines, it never removes any; "
-                         f"{' + '.join(table.key)} {left[0][1]}{' …' if n > 1 else ''})")
-    return notes
+    many and which, since a line the ERP dropped would otherwise count on silently. Only for the
+    earlier loads this file replaced most of (a corrected export repeats nearly every line; the next
+    month's export of the same name repeats a few days at most). ``before``: _same_name_lines before
+    this file was loaded."""
+    if not before or r.batch_id is None:
+        return None
+    after = _same_name_lines(con, table, Path(r.source or r.file), r.sheet)
+    left = {b: after.get(b, 0) for b in before if 0 < after.get(b, 0) <= before[b] - after.get(b, 0)}
+    if not left:
+        return None
+    key = " || ' / ' || ".join(f"coalesce(CAST({q(k)} AS VARCHAR), '')" for k in table.key)
+    example = con.execute(f"SELECT min({key}) FROM {q(table.name)} WHERE batch_id IN ({', '.join('?' * len(left))})",
+                          list(left)).fetchall()[0][0]
+    n = sum(left.values())
+    return (f"{Path(r.file).name}: {n} line(s) that an earlier load of a file of this name brought are not in it "
+            f"and stay in the store (a load replaces and adds lines, it never removes any; "
+            f"{' + '.join(table.key)} {example}{' …' if n > 1 else ''})")
 
 
 def _zero_notes(con, table: Table, results: list[FileResult]) -> list[str]:
