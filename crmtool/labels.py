@@ -84,6 +84,14 @@ CATEGORY_LABELS: dict[str, tuple[str, str]] = {
 GROUP_LABELS: dict[str, tuple[str, str]] = {"target": ("Targets", "目标客户"), "control": ("Controls", "对照客户")}
 
 
+METRIC_WORDS = {"amount": ("amount", "金额"), "volume": ("volume", "销量"), "profit": ("profit", "毛利")}
+
+
+def metric_word(metric: str, lang: str = "en") -> str:
+    """The metric as a summary line names it (金额 for amount in Chinese)."""
+    return METRIC_WORDS.get(metric, (metric, metric))[1 if lang == "zh" else 0]
+
+
 def total_label(lang: str) -> str:
     """The label of a total row: 合计 / Total."""
     return CATEGORY_LABELS["total"][1 if lang == "zh" else 0]

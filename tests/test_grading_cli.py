@@ -249,3 +249,15 @@ def test_run_all_returns_every_table_and_stores_snapshots(db):
     assert set(tables) == {"rfm", "pareto", "level", "scorecard", "quadrant"}
     assert kinds == set(tables)
     assert tables["level"].column_names[:3] == ["customer_id", "composite", "suggested_level"]
+
+
+def test_summary_lines_follow_lang(db, tmp_path):
+    out = tmp_path / "x.csv"
+    res = invoke(db, "--lang", "zh", "grade", "level", "--as-of", "2024-12-28", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    assert "客户定级建议，截至 2024-12-28 的 12 个月：6 个客户" in res.stderr and "与档案级别相比：升级" in res.stderr
+    assert f"已写出 6 行：{out}" in res.stderr and "against the archive" not in res.stderr
+    res = invoke(db, "--lang", "zh", "grade", "pareto", "--as-of", "2024-12-28", "-o", str(out))
+    assert "ABC分类（销量），截至 2024-12-28 的 12 个月：6 个客户" in res.stderr and "基尼系数" in res.stderr
+    res = invoke(db, "grade", "level", "--as-of", "2024-12-28", "-o", str(out))
+    assert "Levels, 12 months to 2024-12-28: 6 customers" in res.stderr and f"wrote 6 rows to {out}" in res.stderr

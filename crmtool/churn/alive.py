@@ -579,11 +579,16 @@ def alive(rc: RunContext, *, window: int, horizon: int) -> Result:
     summary = {**fit.summary(), "as_of": str(as_of), "window_months": int(window), "horizon_months": int(horizon),
                "horizon_weeks": horizon_weeks(as_of, horizon), "threshold": threshold, "below_threshold": low,
                "mean_p_alive": float(probs.mean()), "expected_purchases": expected}
-    lines = [f"as of {as_of}: BG/NBD fitted on {fit.customers} customers with a purchase day in the {window} months "
-             f"ending then (r {fit.r:.3f}, alpha {fit.alpha:.3f}, a {fit.a:.3f}, b {fit.b:.3f}, "
-             f"log-likelihood {fit.log_likelihood:,.1f}; {fit.fit_seconds:.2f} s)",
-             f"{low} customers with p_alive under {threshold:g}; {expected:,.1f} purchase days expected in the "
-             f"next {horizon} months"]
+    params = (f"r {fit.r:.3f}, alpha {fit.alpha:.3f}, a {fit.a:.3f}, b {fit.b:.3f}, "
+              f"log-likelihood {fit.log_likelihood:,.1f}; {fit.fit_seconds:.2f} s")
+    if rc.lang == "zh":
+        lines = [f"截至 {as_of}：BG/NBD 模型按此前 {window} 个月内有购油日的 {fit.customers} 个客户拟合（{params}）",
+                 f"仍在购买概率低于 {threshold:g} 的客户 {low} 个；未来 {horizon} 个月预计购油 {expected:,.1f} 天次"]
+    else:
+        lines = [f"as of {as_of}: BG/NBD fitted on {fit.customers} customers with a purchase day in the {window} months "
+                 f"ending then ({params})",
+                 f"{low} customers with p_alive under {threshold:g}; {expected:,.1f} purchase days expected in the "
+                 f"next {horizon} months"]
     result = Result("churn_alive", table, str(as_of), as_of, summary=summary, lines=lines)
     if fit.at_bound:
         result.notices.append(f"BG/NBD parameter(s) {', '.join(fit.at_bound)} ended on their bound (1e-6 or 1e6): "

@@ -46,7 +46,9 @@ def status(rc: RunContext) -> Result:
     table = churn_status(rc.con, p, rc.settings)
     counts = _counts(table, "status")
     ordered = {s: counts.get(s, 0) for s in STATUS_ORDER}
-    line = f"month {p.month_label}: " + ", ".join(f"{status_label(s, rc.lang)} {n}" for s, n in ordered.items() if n)
+    sep = "，" if rc.lang == "zh" else ", "
+    line = (f"{p.month_label}：" if rc.lang == "zh" else f"month {p.month_label}: ") + sep.join(
+        f"{status_label(s, rc.lang)} {n}" for s, n in ordered.items() if n)
     return Result("churn_status", with_labels(table, rc.lang), p.month_label, p.as_of,
                   {"month": p.month_label, "customers": table.num_rows, "statuses": ordered}, lines=[line])
 
@@ -71,8 +73,12 @@ def warn(rc: RunContext, *, include_all: bool, min_severity: str, manager: str |
                        manager=manager, series=_series(rc, p.month))
     counts = _counts(table, "severity")
     ordered = {s: counts.get(s, 0) for s in reversed(SEVERITY_ORDER)}
-    shown = ", ".join(f"{severity_label(s, rc.lang)} {n}" for s, n in ordered.items() if n)
-    line = f"month {p.month_label}: " + (shown or "no warnings")
+    if rc.lang == "zh":
+        line = f"{p.month_label}：" + ("，".join(f"{severity_label(s, rc.lang)} {n}" for s, n in ordered.items() if n)
+                                         or "无预警")
+    else:
+        line = f"month {p.month_label}: " + (", ".join(f"{severity_label(s, rc.lang)} {n}" for s, n in ordered.items()
+                                                        if n) or "no warnings")
     return Result("churn_warn", with_labels(table, rc.lang), p.month_label, p.as_of,
                   {"month": p.month_label, "warnings": table.num_rows, "severities": ordered}, lines=[line])
 
@@ -86,7 +92,8 @@ def idle(rc: RunContext, *, by: str) -> Result:
     total = sum(table.column("total").to_pylist())
     return Result(f"churn_idle_{by}", table, p.month_label, p.as_of,
                   {"month": p.month_label, "by": by, "customers": total},
-                  lines=[f"month {p.month_label}: {total} customers with a purchase, by {by}"])
+                  lines=[f"{p.month_label}：有购油记录的客户 {total} 个，按{ {'manager': '客户经理', 'region': '地区', 'level': '客户级别'}.get(by, by)}统计"
+                         if rc.lang == "zh" else f"month {p.month_label}: {total} customers with a purchase, by {by}"])
 
 
 def winback_range(rc: RunContext, first: str | None, last: str | None) -> tuple["dt.date", "dt.date"]:
@@ -113,7 +120,8 @@ def winback(rc: RunContext, *, first: str | None, last: str | None) -> Result:
     n, volume = winback_total(table)
     return Result("churn_winback", table, label, rc.period.as_of,
                   {"from": f"{lo:%Y-%m}", "to": f"{hi:%Y-%m}", "customers": n, "volume_since_return": volume},
-                  lines=[f"period {label}: {n} customers won back, {volume:,.2f} t since their return"])
+                  lines=[f"{label}：回归客户 {n} 个，回归以来购油 {volume:,.2f} 吨" if rc.lang == "zh" else
+                         f"period {label}: {n} customers won back, {volume:,.2f} t since their return"])
 
 
 @register("churn.backtest", period="month", title="Warning backtest", title_zh="预警回测",
@@ -161,8 +169,9 @@ def backtest(rc: RunContext, *, first: str | None, last: str | None, horizon: in
         table = pa.concat_tables([table, alive_rows.select(table.column_names).cast(table.schema)])
     months = table.column("months").to_pylist()[0]
     label = f"{lo:%Y-%m}..{hi:%Y-%m}/h{horizon}"
-    line = (f"{months} month(s) judged ({table.column('first_month')[0]}..{table.column('last_month')[0]}), "
-            f"horizon {horizon}; data ends {p.month_label}")
+    span = f"{table.column('first_month')[0]}..{table.column('last_month')[0]}"
+    line = (f"回测 {months} 个月（{span}），观察期 {horizon} 个月；数据截至 {p.month_label}" if rc.lang == "zh" else
+            f"{months} month(s) judged ({span}), horizon {horizon}; data ends {p.month_label}")
     return Result("churn_backtest", table, label, p.as_of,
                   {"months": months, "horizon": int(horizon), "ratios": ratio_list, "data_end": p.month_label,
                    "rule": rule, "thresholds": threshold_list},

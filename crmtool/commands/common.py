@@ -244,7 +244,8 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
     if output is not None:
         path = write_table(table, output, sheet=title)
         if not st.quiet:
-            print_lines(list(summary or []) + [f"wrote {table.num_rows} rows to {path}"], err=True)
+            print_lines(list(summary or []) + [f"已写出 {table.num_rows} 行：{path}" if st.lang == "zh" else
+                                               f"wrote {table.num_rows} rows to {path}"], err=True)
         return
     fmt = fmt or ("table" if stdout_is_terminal() else "csv")
     if fmt == "json":
@@ -302,7 +303,8 @@ def render_result(ctx: typer.Context, result: "Result", *, output: Path | None =
 
         path = write_workbook(result.tables, output, contents=False)
         if not state(ctx).quiet:
-            print_lines(result.lines + [f"wrote {len(result.tables)} sheets to {path}"], err=True)
+            print_lines(result.lines + [f"已写出 {len(result.tables)} 个工作表：{path}" if state(ctx).lang == "zh" else
+                                        f"wrote {len(result.tables)} sheets to {path}"], err=True)
         return
     main = result.pick(table)
     if output is None and stdout_is_terminal():

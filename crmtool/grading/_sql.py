@@ -35,6 +35,15 @@ def metric_coverage(con, metric: str, start, as_of, section: str) -> int:
     return int(partial)
 
 
+def missing_line(metric: str, customers: int, lang: str = "en") -> str:
+    """The summary line for a metric some lines lack (they count 0)."""
+    from crmtool.labels import metric_word
+
+    if lang == "zh":
+        return f"  {customers} 个客户的部分订单行缺少{metric_word(metric, lang)}，这些行按 0 计"
+    return f"  {metric} is missing on some lines of {customers} customer(s); those lines count 0"
+
+
 def metric_missing(metric: str, start, as_of, section: str, lines: int | None = None) -> Exception:
     """The error for a metric no line of the window has: what to load, or the other metric to choose
     (on the command line, and in the config for the runs that take no --metric, run monthly's)."""

@@ -37,7 +37,7 @@ def grade_level(rc: RunContext, *, window: int, compare: str | None) -> Result:
             from crmtool.errors import UsageError
 
             raise UsageError("--compare needs a store")
-        result = compare_levels(rc.store, result, rc.settings, compare)
+        result = compare_levels(rc.store, result, rc.settings, compare, lang=rc.lang)
     return result
 
 

@@ -126,10 +126,16 @@ def level(con, period: Period, settings: Settings, *, window: int | None = None,
                "changes": _counts(table, "change", ["up", "down", "same", "new"]),
                "key_customers": int(sum(1 for v in table.column("key_customer").to_pylist() if v))}
     ch = summary["changes"]
-    lines = [f"Levels, {months} months to {period.as_of}: {table.num_rows} customers; "
-             f"{summary['key_customers']} key customers",
-             "  " + ", ".join(f"{names.get(k, k)} {v}" for k, v in summary["levels"].items()),
-             f"  against the archive: up {ch['up']}, down {ch['down']}, same {ch['same']}, new {ch['new']}"]
+    if lang == "zh":
+        lines = [f"客户定级建议，截至 {period.as_of} 的 {months} 个月：{table.num_rows} 个客户，重点客户 "
+                 f"{summary['key_customers']} 个",
+                 "  " + "，".join(f"{names.get(k, k)} {v}" for k, v in summary["levels"].items()),
+                 f"  与档案级别相比：升级 {ch['up']}，降级 {ch['down']}，持平 {ch['same']}，新定级 {ch['new']}"]
+    else:
+        lines = [f"Levels, {months} months to {period.as_of}: {table.num_rows} customers; "
+                 f"{summary['key_customers']} key customers",
+                 "  " + ", ".join(f"{names.get(k, k)} {v}" for k, v in summary["levels"].items()),
+                 f"  against the archive: up {ch['up']}, down {ch['down']}, same {ch['same']}, new {ch['new']}"]
     return GradeResult("level", table, str(period.as_of), period.as_of, summary, lines=lines)
 
 

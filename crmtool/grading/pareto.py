@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, metric_column, metric_coverage, query
+from crmtool.grading._sql import Params, label_case, metric_column, metric_coverage, missing_line, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "metric_value", "share", "cum_share", "rank", "abc_class"]
@@ -102,11 +102,19 @@ def pareto(con, period: Period, settings: Settings, *, metric: str | None = None
         "a_customer_share": int(s["a_customers"]) / n, "a_metric_share": float(s["a_metric_share"]),
         "gini": float(s["gini"]),
     }
-    lines = [f"ABC on {metric}, {months} months to {period.as_of}: {n} customers; "
-             f"A {summary['classes']['A']}, B {summary['classes']['B']}, C {summary['classes']['C']}",
-             f"  {summary['a_customer_share']:.1%} of customers are in A and hold "
-             f"{summary['a_metric_share']:.1%} of {metric}; Gini {summary['gini']:.3f}"]
+    cls = summary["classes"]
+    if lang == "zh":
+        word = labels.metric_word(metric, lang)
+        lines = [f"ABC分类（{word}），截至 {period.as_of} 的 {months} 个月：{n} 个客户；"
+                 f"A类 {cls['A']}，B类 {cls['B']}，C类 {cls['C']}",
+                 f"  {summary['a_customer_share']:.1%} 的客户为A类，占{word}的 {summary['a_metric_share']:.1%}；"
+                 f"基尼系数 {summary['gini']:.3f}"]
+    else:
+        lines = [f"ABC on {metric}, {months} months to {period.as_of}: {n} customers; "
+                 f"A {cls['A']}, B {cls['B']}, C {cls['C']}",
+                 f"  {summary['a_customer_share']:.1%} of customers are in A and hold "
+                 f"{summary['a_metric_share']:.1%} of {metric}; Gini {summary['gini']:.3f}"]
     summary["metric_missing_customers"] = missing
     if missing:
-        lines.append(f"  {metric} is missing on some lines of {missing} customer(s); those lines count 0")
+        lines.append(missing_line(metric, missing, lang))
     return GradeResult("pareto", table, str(period.as_of), period.as_of, summary, {"lorenz": lorenz}, lines)

@@ -121,6 +121,8 @@ def quadrant(con, period: Period, settings: Settings, *, window: int | None = No
     names = labels.quadrants(lang)
     cut = table.column("value_cut")[0].as_py()
     summary = {"customers": table.num_rows, "quadrants": counts, "value_cut": cut, "fit_cut": qs.fit_cut}
-    lines = [f"Quadrants at {period.as_of}: {table.num_rows} customers; value cut {cut:.1f}, fit cut {qs.fit_cut:g}",
-             "  " + ", ".join(f"{names[k]} {v}" for k, v in counts.items())]
+    lines = [f"两维四象限，截至 {period.as_of}：{table.num_rows} 个客户；价值分界 {cut:.1f}，匹配度分界 {qs.fit_cut:g}"
+             if lang == "zh" else
+             f"Quadrants at {period.as_of}: {table.num_rows} customers; value cut {cut:.1f}, fit cut {qs.fit_cut:g}",
+             "  " + ("，" if lang == "zh" else ", ").join(f"{names[k]} {v}" for k, v in counts.items())]
     return GradeResult("quadrant", table, str(period.as_of), period.as_of, summary, lines=lines)

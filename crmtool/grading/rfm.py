@@ -6,7 +6,7 @@ from crmtool.config import Settings
 from crmtool.errors import AnalysisError
 from crmtool.facts import Period, in_window, install_views
 from crmtool import labels
-from crmtool.grading._sql import Params, label_case, metric_column, metric_missing, query
+from crmtool.grading._sql import Params, label_case, metric_column, metric_missing, missing_line, query
 from crmtool.grading.result import GradeResult
 
 COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score", "rfm_cell",
@@ -105,11 +105,12 @@ def rfm(con, period: Period, settings: Settings, *, metric: str | None = None, w
     names = labels.segments(lang)
     summary = {"customers": table.num_rows, "metric": metric, "window_months": months,
                "window": [str(start), str(period.as_of)], "segments": counts}
-    lines = [f"RFM {metric}, {months} months to {period.as_of}: {table.num_rows} customers scored"]
+    lines = [f"RFM（{labels.metric_word(metric, lang)}），截至 {period.as_of} 的 {months} 个月：评分客户 {table.num_rows} 个"
+             if lang == "zh" else f"RFM {metric}, {months} months to {period.as_of}: {table.num_rows} customers scored"]
     lines += [f"  {names.get(k, k)}: {v}" for k, v in counts.items()]
     summary["metric_missing_customers"] = missing
     if missing:
-        lines.append(f"  {metric} is missing on some lines of {missing} customer(s); those lines count 0")
+        lines.append(missing_line(metric, missing, lang))
     return GradeResult("rfm", table, str(period.as_of), period.as_of, summary, lines=lines)
 
 

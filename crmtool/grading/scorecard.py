@@ -243,8 +243,14 @@ def scorecard(con, period: Period, settings: Settings, *, quarter: str | None = 
     summary = {"customers": table.num_rows, "period": label, "grades": counts,
                "special_period_in_force": not no_special,
                "mean_total": float(pc.mean(table.column("total")).as_py())}
-    lines = [f"Scorecard {label}: {table.num_rows} customers, mean total {summary['mean_total']:.1f}",
-             "  " + ", ".join(f"{names.get(k, k)} {v}" for k, v in counts.items())]
-    if no_special:
-        lines.append("  no special period touches this period: its weight is shared out pro rata")
+    if lang == "zh":
+        lines = [f"平衡计分卡 {label}：{table.num_rows} 个客户，平均总分 {summary['mean_total']:.1f}",
+                 "  " + "，".join(f"{names.get(k, k)} {v}" for k, v in counts.items())]
+        if no_special:
+            lines.append("  本期无特殊时段：其权重按比例分给其他指标")
+    else:
+        lines = [f"Scorecard {label}: {table.num_rows} customers, mean total {summary['mean_total']:.1f}",
+                 "  " + ", ".join(f"{names.get(k, k)} {v}" for k, v in counts.items())]
+        if no_special:
+            lines.append("  no special period touches this period: its weight is shared out pro rata")
     return GradeResult("scorecard", table, label, period.as_of, summary, lines=lines)

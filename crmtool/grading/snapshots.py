@@ -41,7 +41,8 @@ def previous_levels(store: "Store", settings: Settings, as_of: str | dt.date, *,
                             f"{snapshot_relation('level')} WHERE snapshot_id = $sid", Params(sid=sid))
 
 
-def compare_levels(store: "Store", result: GradeResult, settings: Settings, as_of: str | dt.date) -> GradeResult:
+def compare_levels(store: "Store", result: GradeResult, settings: Settings, as_of: str | dt.date,
+                   lang: str = "en") -> GradeResult:
     """Add previous_level and migration (up / down / same / new) to a level result, and the migration
     matrix (previous_level × suggested_level customer counts; 'none' where a customer is only on
     one side) as ``extras['migration']`` and ``summary['migration']``."""
@@ -77,7 +78,8 @@ def compare_levels(store: "Store", result: GradeResult, settings: Settings, as_o
     summary = dict(result.summary, compared_with=str(as_of), migration=moves,
                    matrix=matrix.to_pylist())
     lines = list(result.lines)
-    lines.append(f"  against {as_of}: up {moves['up']}, down {moves['down']}, same {moves['same']}, "
+    lines.append(f"  与 {as_of} 相比：升级 {moves['up']}，降级 {moves['down']}，持平 {moves['same']}，新定级 {moves['new']}"
+                 if lang == "zh" else f"  against {as_of}: up {moves['up']}, down {moves['down']}, same {moves['same']}, "
                  f"new {moves['new']}")
     lines += migration_matrix_lines(matrix, [t.id for t in tiers])
     return GradeResult(result.analysis, table, result.period, result.as_of, summary,
