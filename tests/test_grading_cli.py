@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import io
 import json
 from pathlib import Path
@@ -261,3 +262,19 @@ def test_summary_lines_follow_lang(db, tmp_path):
     assert "ABC分类（销量），截至 2024-12-28 的 12 个月：6 个客户" in res.stderr and "基尼系数" in res.stderr
     res = invoke(db, "grade", "level", "--as-of", "2024-12-28", "-o", str(out))
     assert "Levels, 12 months to 2024-12-28: 6 customers" in res.stderr and f"wrote 6 rows to {out}" in res.stderr
+
+
+def test_terminal_titles_follow_lang_and_ratios_show_as_percentages(db, monkeypatch):
+    import crmtool.commands.common as common
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(common, "stdout_is_terminal", lambda: True)
+    res = invoke(db, "--lang", "zh", "churn", "status", "--month", "2024-11")
+    assert res.exit_code == 0, res.output
+    assert "客户流失状态 2024-11（" in res.stdout and "churn status" not in res.stdout
+    res = invoke(db, "--lang", "zh", "grade", "pareto", "--as-of", "2024-12-22", "--limit", "2")
+    # share and cum_share are ratios: 35.3%, not 0.3530 (files keep the fraction)
+    shares = re.findall(r"\d+\.\d%", res.stdout)
+    assert res.exit_code == 0 and len(shares) >= 4, res.stdout
+    res = invoke(db, "churn", "status", "--month", "2024-11")
+    assert "churn status 2024-11 (" in res.stdout

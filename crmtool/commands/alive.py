@@ -5,7 +5,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from crmtool.commands.common import AllowFutureOpt, AsOfOpt, LimitOpt, OutputOpt, render_result, run_command
+from crmtool.commands.common import AllowFutureOpt, AsOfOpt, LimitOpt, OutputOpt, render_result, result_title, run_command
 
 AliveWindowOpt = Annotated[Optional[int], typer.Option(
     "--window", min=1, max=240, help="Calibration window in months: customers with a purchase day in it are "
@@ -24,4 +24,4 @@ def alive_cmd(ctx: typer.Context, as_of: AsOfOpt = None, window: AliveWindowOpt 
     expected_purchases; the lowest p_alive first. The fitted r, alpha, a, b and log-likelihood are
     in the summary."""
     result = run_command(ctx, "churn.alive", as_of=as_of, allow_future=allow_future, window=window, horizon=horizon)
-    render_result(ctx, result, output=output, limit=limit, title=f"purchase probability {result.period}")
+    render_result(ctx, result, output=output, limit=limit, title=result_title(ctx, result, f"purchase probability {result.period}"))

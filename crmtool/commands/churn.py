@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, render, render_result,
+                                     result_title, state,
                                      run_command, stdout_is_terminal)
 
 app = command_group(help="Churn: status, early warning, idle monitoring, win-back, backtest, purchase probability (BG/NBD).",
@@ -24,7 +25,7 @@ def status(ctx: typer.Context, as_of: AsOfOpt = None, month: MonthOpt = None, ou
            limit: LimitOpt = 20, allow_future: AllowFutureOpt = False) -> None:
     """Idle months and status (prospect/new/active/churned/lost), purchase cycle and overdue flag."""
     result = run_command(ctx, "churn.status", as_of=as_of, month=month, allow_future=allow_future)
-    render_result(ctx, result, output=output, limit=limit, title=f"churn status {result.period}")
+    render_result(ctx, result, output=output, limit=limit, title=result_title(ctx, result, f"churn status {result.period}"))
 
 
 @app.command()
@@ -47,7 +48,8 @@ def warn(
     (high first), customer_id."""
     result = run_command(ctx, "churn.warn", as_of=as_of, month=month, allow_future=allow_future,
                          include_all=all_rows, min_severity=severity, manager=manager)
-    table, title = result.table, f"churn warnings {result.period}"
+    table, title = result.table, result_title(ctx, result, f"churn warnings {result.period}")
+    zh = state(ctx).lang == "zh"
     if output is not None or not stdout_is_terminal() or table.num_rows == 0:
         render_result(ctx, result, output=output, limit=limit, title=title)
         return
@@ -65,8 +67,9 @@ def warn(
                                                (["severity"] if "severity_label" in table.column_names else []))
         first = [c for c in WARN_TERMINAL_FIRST if c in part.column_names]
         part = part.select(first + [c for c in part.column_names if c not in first])
-        render(ctx, part, title=f"{title} — manager {m if m is not None else '(none)'}",
-               summary=result.lines if i == len(seen) - 1 else None, limit=limit, fmt="table")
+        who = (m if m is not None else "（无）") if zh else (m if m is not None else "(none)")
+        render(ctx, part, title=f"{title} — {'客户经理' if zh else 'manager'} {who}",
+               summary=result.lines if i == len(seen) - 1 else None, limit=limit, fmt="table", analysis=result.name)
 
 
 @app.command()
@@ -82,7 +85,7 @@ def idle(
     """Customer counts by idle months 0, 1, …, 7, 8+ per manager, region or level."""
     result = run_command(ctx, "churn.idle", as_of=as_of, month=month, allow_future=allow_future, by=by)
     render_result(ctx, result, output=output, limit=limit,
-                  title=f"idle months by {result.options['by'].strip().lower()} {result.period}")
+                  title=result_title(ctx, result, f"idle months by {result.options['by'].strip().lower()} {result.period}"))
 
 
 @app.command()
@@ -100,7 +103,7 @@ def winback(
     volume since the return. Default period: the 12 months ending at the judged month."""
     result = run_command(ctx, "churn.winback", as_of=as_of, month=month, allow_future=allow_future, first=first,
                          last=last)
-    render_result(ctx, result, output=output, limit=limit, title=f"win-back {result.period}")
+    render_result(ctx, result, output=output, limit=limit, title=result_title(ctx, result, f"win-back {result.period}"))
 
 
 @app.command()
@@ -135,7 +138,7 @@ def backtest(
                          horizon=horizon, ratios=ratio, idle_months=idle_months, by_severity=by_severity,
                          rule=rule, thresholds=threshold)
     # (precision and recall beside the rule: on a narrow terminal the columns on the right are left out)
-    render_result(ctx, result, output=output, limit=limit, title=f"warning backtest {result.period}",
+    render_result(ctx, result, output=output, limit=limit, title=result_title(ctx, result, f"warning backtest {result.period}"),
                   columns=["rule", "ratio", "severity", "precision", "recall", "median_lead_months", "warned", "churned",
                            "hits", "months", "customer_months"])
 

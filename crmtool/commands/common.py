@@ -130,6 +130,18 @@ def _fmt_column(values: list) -> list[str]:
             else _fmt(v) for v in values]
 
 
+# the reports' number formats (Excel codes, see reports.model) as Python's, for the terminal
+TERMINAL_FORMATS = {"#,##0": ",.0f", "#,##0.0": ",.1f", "#,##0.00": ",.2f", "0.0%": ".1%", "0.0": ".1f",
+                    "0.000": ".3f"}
+
+
+def _fmt_number(v: Any, spec: str) -> str:
+    import math
+
+    f = float(v)
+    return format(f, spec) if math.isfinite(f) else _fmt(v)
+
+
 def _is_numeric_or_id(name: str, values: list) -> bool:
     import datetime as dt
     import decimal
@@ -145,20 +157,26 @@ MAX_CELL_CHARS = 80  # a terminal table cuts a longer value (files and pipes get
 
 
 def _rich_table(table, *, title: str, limit: int, width: int | None = None, headers: dict[str, str] | None = None,
-                values: dict | None = None):
+                values: dict | None = None, formats: dict[str, str] | None = None):
     """A rich table of the first ``limit`` rows: every cell escaped (names are data, never markup),
     ids and numbers never wrapped, names wrapped at most to two lines; the columns that do not fit
     the terminal's width are left out, and a caption says what was cut and how to see all.
     ``headers``: the column headers shown (--lang zh), by column name; files and pipes keep the names.
-    ``values``: column -> function giving the shown text of an id (--lang zh: 黄金 for gold)."""
+    ``values``: column -> function giving the shown text of an id (--lang zh: 黄金 for gold); ``formats``:
+    column -> Python format of its numbers (see TERMINAL_FORMATS)."""
+    import decimal
+
     from rich.cells import cell_len
     from rich.markup import escape
     from rich.table import Table
 
     shown = table.slice(0, limit) if limit else table
-    values = values or {}
+    values, formats = values or {}, formats or {}
     cells = {n: _fmt_column([values[n](v) for v in shown.column(n).to_pylist()] if n in values
                             else shown.column(n).to_pylist()) for n in shown.column_names}
+    for n in set(formats) & set(cells) - set(values):
+        cells[n] = [_fmt_number(v, formats[n]) if isinstance(v, (float, decimal.Decimal)) else c
+                    for v, c in zip(shown.column(n).to_pylist(), cells[n])]
     # a long text (a rejected 900 KB cell, a note) is cut for the screen: a terminal table that wraps
     # it would fill thousands of lines
     cut = False
@@ -281,9 +299,25 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
         of = {n: _labelled(n) for n in names if _labelled(n) in values}
         table = table.select([n for n in names if of.get(n) not in names])
         headers = {n: column_label(of.get(n, n), "zh", analysis) for n in table.column_names}
+    from crmtool.reports.model import column_format
+
+    # numbers as the reports show them (98.8%, 1,234.5 t, scores 0–100 to one decimal); files and pipes
+    # keep every digit
+    formats = {f.name: TERMINAL_FORMATS[code] for f in table.schema
+               if (code := column_format(analysis or "", f.name, f.type)) in TERMINAL_FORMATS}
     console = _stdout_console()
-    console.print(_rich_table(table, title=title, limit=limit, headers=headers, values=values))
+    console.print(_rich_table(table, title=title, limit=limit, headers=headers, values=values, formats=formats))
     print_lines(summary)
+
+
+def result_title(ctx: typer.Context, result: "Result", title: str, zh_extra: str = "") -> str:
+    """A terminal title: ``title`` (English), or with --lang zh the analysis's Chinese title, its period
+    and ``zh_extra``."""
+    if state(ctx).lang != "zh" or not result.name:
+        return title
+    from crmtool.runner import analysis
+
+    return f"{analysis(result.name).title_zh} {result.period}{zh_extra}"
 
 
 def render_result(ctx: typer.Context, result: "Result", *, output: Path | None = None, limit: int = 20,

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 import typer
 
 from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
-                                     YearOpt, render_result, run_command)
+                                     YearOpt, render_result, result_title, run_command)
 
 app = command_group(help="Account managers: the manager scorecard 客户经理评价.", no_args_is_help=True)
 
@@ -41,4 +41,4 @@ def scorecard(
     result = run_command(ctx, "managers.scorecard", as_of=as_of, month=month, allow_future=allow_future,
                          quarter=quarter, year=year, monthly=month is not None, region=region, team=team)
     render_result(ctx, result, output=output, limit=limit, table=table, columns=TERMINAL_COLUMNS,
-                  title=f"manager scorecard {result.period}")
+                  title=result_title(ctx, result, f"manager scorecard {result.period}"))

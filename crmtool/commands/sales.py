@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from crmtool.commands.common import (AllowFutureOpt, command_group, AsOfOpt, LimitOpt, MonthOpt, OutputOpt, QuarterOpt, TableOpt,
-                                     YearOpt, render_result, run_command)
+                                     YearOpt, render_result, result_title, run_command)
 
 app = command_group(help="Sales analysis: overview, pivot, attainment, campaign effect, freight.",
                   no_args_is_help=True)
@@ -25,7 +25,7 @@ def overview(ctx: typer.Context, as_of: AsOfOpt = None, output: OutputOpt = None
     diesel, other, total) against plans and calendar progress, yoy, mom and a warning; second
     table (--table managers): year-to-date volume and share by manager."""
     result = run_command(ctx, "sales.overview", as_of=as_of, allow_future=allow_future)
-    render_result(ctx, result, output=output, limit=limit, table=table, title=f"sales overview {result.period}",
+    render_result(ctx, result, output=output, limit=limit, table=table, title=result_title(ctx, result, f"sales overview {result.period}"),
                   columns=["category_label", "day", "mtd", "ytd", "month_completion", "year_completion",
                            "month_progress", "year_progress", "yoy", "mom", "warning"])
 
@@ -48,7 +48,7 @@ def pivot(
     a total row last (合计 / Total)."""
     result = run_command(ctx, "sales.pivot", as_of=as_of, allow_future=allow_future, by=by, measure=measure,
                          first=first, last=last)
-    render_result(ctx, result, output=output, limit=limit, title=f"sales pivot {result.period}")
+    render_result(ctx, result, output=output, limit=limit, title=result_title(ctx, result, f"sales pivot {result.period}"))
 
 
 @app.command()
@@ -73,7 +73,7 @@ def attainment(
         raise UsageError("give one of --month, --quarter or --year")
     result = run_command(ctx, "sales.attainment", as_of=as_of, month=month, allow_future=allow_future,
                          quarter=quarter, year=year, by=by)
-    render_result(ctx, result, output=output, limit=limit, table=table, title=f"attainment {result.period}")
+    render_result(ctx, result, output=output, limit=limit, table=table, title=result_title(ctx, result, f"attainment {result.period}"))
 
 
 @app.command()
@@ -90,7 +90,7 @@ def campaign(
     year earlier (difference in differences, incremental tons); --table customers, managers or
     sensitivity."""
     result = run_command(ctx, "sales.campaign", as_of=as_of, allow_future=allow_future, campaign_id=campaign_id)
-    render_result(ctx, result, output=output, limit=limit, table=table, title=f"campaign {result.period}")
+    render_result(ctx, result, output=output, limit=limit, table=table, title=result_title(ctx, result, f"campaign {result.period}"))
 
 
 @app.command()
@@ -107,4 +107,4 @@ def freight(
     """Freight 配送运费分析: cost, quantity, trips and cost per ton per customer per month with
     year-to-date totals; --table trend (company by month), carriers or routes."""
     result = run_command(ctx, "sales.freight", as_of=as_of, allow_future=allow_future, first=first, last=last)
-    render_result(ctx, result, output=output, limit=limit, table=table, title=f"freight {result.period}")
+    render_result(ctx, result, output=output, limit=limit, table=table, title=result_title(ctx, result, f"freight {result.period}"))
