@@ -506,6 +506,9 @@ REPORT_TEXT: dict[str, tuple[str, str]] = {
     "skip.campaign_running": ("campaign {campaign} runs to {end}: judged in the month it ends",
                               "活动 {campaign} 持续到 {end}：在其结束的月份评价"),
     # a quarter or year judged past the last order date (crmtool.runner.past_data)
+    "note.after_as_of": ("{period} ends {end}, after --as-of {as_of}: its figures count the orders of the whole "
+                         "period (to {to}); --as-of only chose the period",
+                         "{period} 截至 {end}，晚于 --as-of {as_of}：按整个期间的订单计算（至 {to}）；--as-of 只用于选定期间"),
     "note.quadrant_unassessed": ("No customer has a strategic-fit score (positioning_fit, capability_fit, values_fit "
                                  "in the archive): every customer is unassessed, so there is no quadrant chart. Load an "
                                  "archive with 定位匹配 / 能力匹配 / 价值观匹配 to place them",

@@ -16,8 +16,9 @@ In order, with the store open (one writer; a busy store is waited for, then Stor
 5. **reports** for each of ``run.formats`` × ``run.languages`` and every result table as CSV are
    written to a staging folder while the transaction is open; after COMMIT they replace the files in
    ``OUT/YYYY-MM/``. ``run.json`` records inputs, analyses, outputs, timestamps, version and exit
-   status, and is written also when the run fails, then only as ``OUT/run.json``: ``OUT/YYYY-MM/``
-   keeps the record of the run whose reports it holds (a refused run writes no month folder).
+   status, and is written also when the run fails, then only as ``OUT/run.json`` unless the run had
+   published its outputs: ``OUT/YYYY-MM/`` keeps the record of the run whose reports it holds (a
+   refused run writes no month folder).
    ``OUT/run.json`` is always the latest run's record, so a check of its exit status never reads a
    failure that a later run has mended.
 6. **done**: after the commit the processed files move to ``inbox/done/YYYY-MM/`` (``run.move_done``).
@@ -663,8 +664,9 @@ def _move_done(inbox: Path, files: list[InboxFile], month: str, say: Log) -> Non
 
 
 def _write_record(rec: RunRecord, out: Path) -> None:
-    # a failed run's record only in OUT: the month's folder keeps the record of the reports it holds
-    folder = out / rec.month if rec.month and rec.exit_status == 0 else out
+    # a failed run's record only in OUT: the month's folder keeps the record of the reports it holds —
+    # unless this run published them already (it failed after, moving the processed files, say)
+    folder = out / rec.month if rec.month and (rec.exit_status == 0 or rec.outputs) else out
     try:
         folder.mkdir(parents=True, exist_ok=True)
         rec.run_json = str(folder / "run.json")

@@ -210,10 +210,17 @@ def past_data(con, period: object) -> dict[str, str] | None:
     return {"period": label, "orders_end": str(last), "from": str(first), "to": str(month_end(last_month))}
 
 
-def after_as_of(con, period: object, as_of: dt.date) -> str | None:
-    """A quarter or a year (the managers scorecard's default is the quarter of the judged month,
-    SPEC §4.9) that ends after an --as-of the orders go beyond: its figures count the period's
-    orders to its end, which the reader must know. None when nothing after as-of is counted."""
+def report_text_of(key: str, lang: str, values: dict[str, str]) -> str:
+    from crmtool.labels import report_text
+
+    return report_text(key, lang, **values)
+
+
+def after_as_of(con, period: object, as_of: dt.date) -> dict[str, str] | None:
+    """A quarter or a year that an --as-of inside it chose (the managers scorecard's default is the
+    quarter of the judged month, SPEC §4.9), when the orders go beyond as-of: its figures count the
+    period's orders to its end, which the reader must know. {"period", "end", "as_of", "to"}; None when
+    nothing after as-of is counted."""
     import re
 
     from crmtool.facts import month_end, parse_quarter, parse_year
@@ -228,8 +235,7 @@ def after_as_of(con, period: object, as_of: dt.date) -> str | None:
     last = last_order_date(con)
     if end <= as_of or last is None or last <= as_of:
         return None
-    return (f"{label} ends {end}, after --as-of {as_of}: its figures count the orders of the whole period "
-            f"(to {min(end, last)}); --as-of only chose the period")
+    return {"period": label, "end": str(end), "as_of": str(as_of), "to": str(min(end, last))}
 
 
 def past_data_text(gap: dict[str, str], lang: str = "en") -> str:
@@ -340,8 +346,10 @@ class Runner:
         result.seconds = time.perf_counter() - t0
         result.name = name
         result.options = effective
-        if as_of is not None and (after := after_as_of(self.con, result.period, period.as_of)) is not None:
-            result.notices.append(after)
+        chosen = any(effective.get(k) for k in ("quarter", "year")) or month is not None
+        if as_of is not None and not chosen and (after := after_as_of(self.con, result.period, period.as_of)):
+            result.summary["counted_after_as_of"] = after  # the reports say it too, in their language
+            result.notices.append(report_text_of("note.after_as_of", self.lang, after))
         if (gap := past_data(self.con, result.period)) is not None:
             result.summary["runs_past_data"] = gap  # the reports say it too, in their language
             result.notices.append(past_data_text(gap, self.lang))

@@ -96,6 +96,10 @@ def test_usage_errors_exit_2(tmp_path):
     assert invoke("--db", db, "--lang", "fr", "status").exit_code == 2
     r = invoke("--db", db, "load", "orders", str(tmp_path / "missing.csv"))
     assert r.exit_code == 1 and "no such file" in r.output
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "订单.xlsx").write_bytes(b"")
+    r = invoke("--db", db, "load", "orders", str(tmp_path / "exports"))
+    assert r.exit_code == 1 and f"this is a folder; give the files in it (e.g. {tmp_path / 'exports' / '*.xlsx'})" in r.output
 
 
 def test_status_counts_a_rejected_row_once_per_reason(tmp_path):

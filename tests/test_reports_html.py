@@ -218,6 +218,8 @@ def test_two_numbers_in_one_phone_cell_are_masked_each():
     assert mask_phone("13812345678 / 13987654321") == "138****5678 / 139****4321"
     assert mask_phone("0931-8888666，13812345678") == "093****8666 / 138****5678"
     assert mask_phone("0931 8888 6666") == "093****6666"  # spaces inside one number keep it one
+    assert mask_phone("138 1234 5678") == "138****5678"
+    assert mask_phone("13812345678 13900001111") == "138****5678 / 139****1111"  # one space between two
 
 
 def test_without_fit_scores_the_quadrant_section_says_why_there_is_no_chart(tmp_path):

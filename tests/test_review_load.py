@@ -371,6 +371,12 @@ def test_a_corrected_export_that_lacks_a_line_says_the_line_stays(store, tmp_pat
     write(nxt, H + "C,3,2024-11-06,C1,2,20\nD,1,2024-12-01,C1,2,20\n")
     r = load_files(store, "orders", [nxt])
     assert r.files[0].replaced == 1 and r.notes == []
+    # nor a rolling export (November and December, then December and January): November stays, unsaid
+    roll = tmp_path / "2025-01" / "订单_10.csv"
+    roll.parent.mkdir()
+    write(roll, H + "D,1,2024-12-01,C1,2,20\nE,1,2025-01-02,C1,2,20\n")
+    r = load_files(store, "orders", [roll])
+    assert r.files[0].replaced == 1 and r.notes == []
 
 
 def test_an_export_of_another_table_is_refused_before_it_overwrites_the_archive(store, tmp_path):
@@ -386,6 +392,22 @@ def test_an_export_of_another_table_is_refused_before_it_overwrites_the_archive(
     assert q(store, "SELECT count(*) FROM customers_extra") == [(0,)]
     # the same file is an orders export: its customer code and name columns do not make it an archive
     assert load_files(store, "orders", [orders]).accepted == 1
+    # nor do the customer attributes a sales ledger carries beside every line (more of them than order
+    # columns), and freight columns in an orders export or order numbers on a freight bill change nothing
+    ledger = write(tmp_path / "销售台账.csv", "凭证号,过账日期,客户编码,客户名称,地市,片区,行业,客户经理,联系人,联系电话,"
+                   "物料,数量\nB,2024-01-06,C1,甲,兰州,城关,交通,M1,张三,13800001111,0#柴油,5\n")
+    assert load_files(store, "orders", [ledger]).accepted == 1
+    with pytest.raises(InputError, match="these are the headers of an orders export"):
+        load_files(store, "customers", [ledger])  # however many customer columns it has
+    both = write(tmp_path / "订单运费.csv", "订单号,日期,客户编码,运单号,数量,运费,承运商\nC,2024-01-07,C1,Y1,3,30,顺达\n")
+    assert load_files(store, "orders", [both]).accepted == 1
+    bill = write(tmp_path / "运费单.csv", "运单号,订单号,日期,客户编码,客户名称,物料编码,数量,单位,运费\n"
+                 "Y2,D,2024-01-08,C1,甲,M01,3,吨,30\n")
+    assert load_files(store, "freight", [bill]).accepted == 1
+    plans = write(tmp_path / "计划.csv", "月份,客户编码,客户名称,计划量\n2024-01,C1,甲,10\n")
+    with pytest.raises(InputError, match="these are the headers of a plans export"):
+        load_files(store, "customers", [plans])
+    assert q(store, "SELECT customer_id, name FROM customers") == [("C1", "甲石化")]
 
 
 def test_full_width_codes_dates_numbers_and_units_read_as_their_ascii(store, tmp_path):
@@ -399,3 +421,8 @@ def test_full_width_codes_dates_numbers_and_units_read_as_their_ascii(store, tmp
     assert q(store, "SELECT order_id, line_no, order_date, customer_code, quantity, unit, amount FROM orders ORDER BY 1") == [
         ("60001", 10, dt.date(2024, 3, 2), "0100010003", Decimal("12.5"), "t", Decimal("90000")),
         ("60002", 10, dt.date(2024, 3, 3), "0100010003", Decimal("1"), "t", Decimal("1000"))]
+    # a campaign's list of target customers too, or the target would count as a control
+    camp = write(tmp_path / "活动.csv", "活动编号,活动名称,开始日期,结束日期,目标客户\nHD1,冬储,2024-03-01,2024-03-31,"
+                 "０１０００１０００３;C002\n")
+    load_files(store, "campaigns", [camp])
+    assert q(store, "SELECT customers FROM campaigns") == [(["0100010003", "C002"],)]

@@ -195,24 +195,32 @@ def _match(headers: list[str], table: Table,
     return found, default_unit, unmatched
 
 
-def _check_not_another_table(src: Source, table: Table, headers: list[str], line: int, mapped: int) -> None:
-    """A file whose headers name every required column of another table, two or more of them columns
-    the target does not have (凭证号, 过账日期, 数量 of an orders export given to `load customers`), and
-    more of its columns than the target does (``mapped``), is refused: loaded, its names would
-    overwrite the archive's and its other columns fill the extras."""
+# the master data a load overwrites by key, and the exports of events that are no master data: an
+# event export given to a master table would overwrite it (an orders export given to `load customers`
+# renames the archive's customers); an event export carries master columns (客户名称, 客户经理 beside
+# every order line), so the check runs one way only
+MASTER_TABLES = ("customers", "managers", "code_map")
+EVENT_TABLES = ("orders", "freight", "visits", "leads", "contracts", "plans")
+
+
+def _check_not_another_table(src: Source, table: Table, headers: list[str], line: int) -> None:
+    """A file given to a master table (customers, managers, code_map) whose headers name every required
+    column of an event export (orders, freight bills, visits, leads, contracts, plans), two or more of them columns the
+    target does not have (凭证号, 过账日期, 数量 of an orders export given to `load customers`), is
+    refused: loaded, its names would overwrite the archive's and its other columns fill the extras."""
+    if table.name not in MASTER_TABLES:
+        return
     own = {c.name for c in table.columns}
-    for other in TABLES.values():
-        if other is table or not other.required:
-            continue
+    for other in (TABLES[n] for n in EVENT_TABLES):
         found, _, _ = _match(headers, other, {})
-        if not all(r in found for r in other.required) or len(found) <= mapped:
+        if not all(r in found for r in other.required):
             continue
         foreign = [r for r in other.required if r not in own]
         if len(foreign) >= 2:
             shown = ", ".join(f"{headers[found[r]]} → {r}" for r in foreign)
             article = "an" if other.name[0] in "aeiou" else "a"
             raise InputError(f"{src.path} line {line}: these are the headers of {article} {other.name} export ({shown}), "
-                             f"not of {table.name}; load it with `crmtool load {other.name} …` (nothing was loaded)")
+                             f"not of {table.name}; load it with `crmtool load {other.name} …`")
 
 
 def _looks_like_data(text: str) -> bool:
@@ -297,7 +305,7 @@ def map_headers(src: Source, table: Table, user: dict[str, str], base_unit: str 
         raise InputError(f"{src.path} line {line}: no column for {hints}. Headers found: "
                          f"{', '.join(h for h in headers if h) or '(none)'}. Map them under "
                          f"[columns.{table.name}] in crmtool.toml")
-    _check_not_another_table(src, table, headers, line, len(found))
+    _check_not_another_table(src, table, headers, line)
     qcol = table.quantity_unit[0] if table.quantity_unit else None
     for name, pos in found.items():  # only the orders quantity is converted from the unit its header names
         written = split_header_unit(headers[pos])[1]
@@ -335,7 +343,7 @@ TOTAL_WORDS = ("合计", "总计", "小计", "合 计", "总 计", "total", "sub
 FOOTER_PATTERN = r"^\s*(制表|制单|打印|审核|复核|经办|记账|主管|财务|备注|说明|注)[^：:]{0,4}[：:]"
 
 
-HALF_WIDTH_KINDS = (CODE, NUMBER, MONEY, INT, DATE, MONTH, SCORE)
+HALF_WIDTH_KINDS = (CODE, NUMBER, MONEY, INT, DATE, MONTH, SCORE, LIST)  # (a list of target customer codes)
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"  # ！ … ～ and the ideographic space
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
 
@@ -1294,9 +1302,18 @@ def _left_note(con, table: Table, r: FileResult, before: dict[int, int]) -> str 
     if not left:
         return None
     key = " || ' / ' || ".join(f"coalesce(CAST({q(k)} AS VARCHAR), '')" for k in table.key)
-    example = con.execute(f"SELECT min({key}) FROM {q(table.name)} WHERE batch_id IN ({', '.join('?' * len(left))})",
-                          list(left)).fetchall()[0][0]
-    n = sum(left.values())
+    where, args = f"batch_id IN ({', '.join('?' * len(left))})", list(left)
+    event = next((c.name for c in table.columns if c.event and c.required), None)
+    if event is not None:  # only the lines of the months this file covers: a rolling export (December and
+        # January, then January and February) leaves the month it no longer holds, and says nothing of it
+        # (the months: an export covers whole months, its lines rarely their first and last days)
+        lo, hi = con.execute(f"SELECT CAST(date_trunc('month', min({q(event)})) AS DATE), last_day(max({q(event)})) "
+                             f"FROM {q(table.name)} WHERE batch_id = ?", [r.batch_id]).fetchall()[0]
+        where += f" AND {q(event)} BETWEEN ? AND ?"
+        args += [lo, hi]
+    n, example = con.execute(f"SELECT count(*), min({key}) FROM {q(table.name)} WHERE {where}", args).fetchall()[0]
+    if not n:
+        return None
     return (f"{Path(r.file).name}: {n} line(s) that an earlier load of a file of this name brought are not in it "
             f"and stay in the store (a load replaces and adds lines, it never removes any; "
             f"{' + '.join(table.key)} {example}{' …' if n > 1 else ''})")

@@ -904,7 +904,9 @@ def open_source(path: str | Path, con, sheet: str | None = None, prepared: Prepa
     """Open any supported file by its extension (a CSV ``prepared`` already, when given)."""
     p = Path(path)
     if p.is_dir():
-        raise InputError(f"{p}: this is a folder; give the files in it (e.g. {p / '*.csv'})")
+        kinds = sorted({f.suffix.lower() for f in p.iterdir() if f.is_file() and f.suffix.lower() in
+                        (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".parquet", ".pq")}) or [".csv"]
+        raise InputError(f"{p}: this is a folder; give the files in it (e.g. {p / ('*' + kinds[0])})")
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     ext = p.suffix.lower()

@@ -171,6 +171,12 @@ def report(store: "Store", kind: str, *, fmt: str, lang: str, path: Path, settin
         for opts in (options or {}).values():
             if opts.get("quarter"):
                 check_not_future(store.con, None, *parse_quarter(str(opts["quarter"])))
+    from crmtool.facts import parse_date, parse_month
+    from crmtool.runner import check_not_before
+
+    # one sentence, not the same one for every analysis of the report
+    check_not_before(store.con, parse_date(as_of) if isinstance(as_of, str) else as_of,
+                     parse_month(month) if isinstance(month, str) else month)
     runner = Runner(store, settings, lang=lang, allow_future=allow_future)
     results = collect(runner, kind, as_of=as_of, month=month, options=options)
     if not results and results.skipped:

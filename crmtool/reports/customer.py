@@ -38,6 +38,8 @@ def mask_phone(phone: Any) -> Any:
     text = str(phone).strip()
     # two numbers in one cell (13812345678 / 0931-8888666): each masked, not read as one long number
     parts = [p for p in re.split(r"[/,;、，；|\n]+|\s{2,}", text) if p.strip()]
+    if len(parts) == 1:  # 13812345678 13900001111: one space between two whole numbers (not 0931 8888 6666)
+        parts = text.split() if all(len(re.sub(r"\D", "", p)) >= 7 for p in text.split()) else parts
     if len(parts) > 1 and all(len(re.sub(r"\D", "", p)) >= 7 for p in parts):
         return " / ".join(mask_phone(p) for p in parts)
     digits = re.sub(r"\D", "", text)

@@ -625,11 +625,12 @@ def build_document(kind: str, results: Mapping[str, "Result"], *, lang: str, met
         sep = "：" if lang == "zh" else ": "
         notes.append(f"{b.title_of(name)} — {L.report_text('not_shown', lang)}{sep}{reason}")
     for name, r in results.items():  # a quarter or year judged past the data says so (crmtool.runner.past_data)
-        gap = (r.summary or {}).get("runs_past_data")
-        if gap:
-            note = f"{b.title_of(name)}{'：' if lang == 'zh' else ': '}{L.report_text('note.past_data', lang, **gap)}"
-            if note not in notes:
-                notes.append(note)
+        for key, text in (("runs_past_data", "note.past_data"), ("counted_after_as_of", "note.after_as_of")):
+            values = (r.summary or {}).get(key)
+            if values:
+                note = f"{b.title_of(name)}{'：' if lang == 'zh' else ': '}{L.report_text(text, lang, **values)}"
+                if note not in notes:
+                    notes.append(note)
     order = ("customers_by_level", "a_share", "warnings_by_severity", "top_movers", "overview_vs_progress")
     titles = [L.report_text(k, lang) for k in order]
     headlines = sorted(b.headlines, key=lambda h: titles.index(h.title) if h.title in titles else 99)
