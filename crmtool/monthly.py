@@ -339,9 +339,15 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
             staging = _fresh_staging(out_p)
             with store.transaction():
                 before = store.con.execute("SELECT coalesce(max(batch_id), 0) FROM batches").fetchall()[0][0]
-                files = _load(store, inbox_p, settings, rec, say, strict)
+                changed: list[dt.date] = []
+                files = _load(store, inbox_p, settings, rec, say, strict, changed)
                 m = _month(store, month)
                 rec.month = f"{m:%Y-%m}"
+                from crmtool.io.load import stale_note, stale_results
+
+                # a correction of an earlier month: its stored results (and reports) predate it
+                if stale := stale_results(store.con, changed, before=m.replace(day=1)):
+                    say(f"note: {stale_note(changed, stale)}")
                 from crmtool.facts import add_months, month_end
 
                 last = store.con.execute("SELECT max(order_date) FROM orders").fetchall()[0][0]
@@ -421,7 +427,8 @@ def _fresh_staging(out: Path) -> Path:
 
 
 def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say: Log,
-          strict: bool = False) -> list[InboxFile]:
+          strict: bool = False, changed: list[dt.date] | None = None) -> list[InboxFile]:
+    """Load the inbox's new files; ``changed`` gathers the months whose orders the loads changed."""
     from crmtool.io.load import load_files, shown_value
 
     loaded = {sha: int(bid) for sha, bid in store.con.execute(
@@ -445,6 +452,8 @@ def _load(store: "Store", inbox: Path, settings: "Settings", rec: RunRecord, say
             say(f"{table}: {len(mine)} files, loaded oldest first (a later export replaces the lines it repeats): "
                 + ", ".join(f.file for f in mine))
         result = load_files(store, table, [f.path for f in mine], in_transaction=True)
+        if changed is not None:
+            changed += result.changed_months
         for note in result.notes:  # hidden sheets left, a key repeated within a file
             say(f"note: {note}")
         for f in mine:

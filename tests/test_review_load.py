@@ -426,3 +426,19 @@ def test_full_width_codes_dates_numbers_and_units_read_as_their_ascii(store, tmp
                  "０１０００１０００３;C002\n")
     load_files(store, "campaigns", [camp])
     assert q(store, "SELECT customers FROM campaigns") == [(["0100010003", "C002"],)]
+
+
+def test_a_correction_of_a_month_with_stored_results_says_they_predate_it(store, tmp_path):
+    from crmtool.runner import Runner
+
+    load_files(store, "orders", [write(tmp_path / "订单_08.csv", H + "A,1,2024-08-05,C1,10,100\nB,1,2024-08-31,C1,5,50\n")])
+    Runner(store, allow_future=True).run("churn.status", month="2024-08")  # stored as a snapshot
+    # September's export repeats the last day of August unchanged: August's results still hold
+    r = load_files(store, "orders", [write(tmp_path / "订单_09.csv", H + "B,1,2024-08-31,C1,5,50\nC,1,2024-09-30,C1,4,40\n")])
+    assert r.changed_months == [dt.date(2024, 9, 1)] and r.notes == []
+    # a correction of August: the stored August status was computed from the old figures
+    r = load_files(store, "orders", [write(tmp_path / "订单_08更正.csv", H + "A,1,2024-08-05,C1,12,120\n")])
+    assert r.changed_months == [dt.date(2024, 8, 1)]
+    assert r.notes == ["this load changed the orders of 2024-08, and 1 stored result(s) were computed from them "
+                       "before (churn_status 2024-08): run them again (`crmtool run monthly --month M` for 2024-08) "
+                       "so that reports, the customer page and the level history show the corrected figures"]

@@ -88,6 +88,7 @@ class FileResult:
     source: str = ""  # the path as given (file is "path [sheet]" for one sheet of several)
     superseded: int = 0  # lines whose key a later line of the same file repeats (the later one is kept)
     repeats: list[tuple[str, list[int]]] = field(default_factory=list)  # the first repeated keys, their lines
+    changed_months: list[dt.date] = field(default_factory=list)  # orders: months whose lines this file changed
 
 
 @dataclass
@@ -101,6 +102,11 @@ class LoadResult:
     @property
     def accepted(self) -> int:
         return sum(f.accepted for f in self.files)
+
+    @property
+    def changed_months(self) -> list[dt.date]:
+        """Orders: the months whose lines this load changed (see _changed_months)."""
+        return sorted({m for f in self.files for m in f.changed_months})
 
     @property
     def rejected(self) -> int:
@@ -980,6 +986,54 @@ def _upsert(con, table: Table, hm: HeaderMap, batch_id: int, good: str, body: _B
     return int(replaced), int(inserted)
 
 
+def _changed_months(con, table: Table, hm: HeaderMap, good: str) -> list[dt.date]:
+    """Orders: the months whose lines the file changes — lines new to the store, or lines replacing
+    stored ones with another count, quantity or amount in that month (a correction of August). The
+    lines an overlapping export repeats unchanged change nothing. Read before the upsert."""
+    if table.name != "orders":
+        return []
+    tname = q(table.name)
+    key = [k for k in table.key if not (k == table.numbered_key and k not in hm.columns)]
+    key_match = " AND ".join(f"g.{q(k)} IS NOT DISTINCT FROM {tname}.{q(k)}" for k in key)
+    k = q(key[0])
+    lo, hi = con.execute(f"SELECT min({k}), max({k}) FROM {good}").fetchall()[0]
+    if lo is None:
+        return []
+    month = "CAST(date_trunc('month', order_date) AS DATE)"
+    sums = "count(*) AS n, sum(quantity) AS qty, sum(amount) AS amount"
+    rows = con.execute(f"""
+        WITH before AS (SELECT {month} AS m, {sums} FROM {tname}
+                        WHERE {k} BETWEEN ? AND ? AND EXISTS (SELECT 1 FROM {good} g WHERE {key_match}) GROUP BY 1),
+             after AS (SELECT {month} AS m, {sums} FROM {good} GROUP BY 1)
+        SELECT coalesce(a.m, b.m) FROM after a FULL OUTER JOIN before b ON a.m = b.m
+        WHERE a.n IS DISTINCT FROM b.n OR a.qty IS DISTINCT FROM b.qty OR a.amount IS DISTINCT FROM b.amount
+        ORDER BY 1""", [lo, hi]).fetchall()
+    return [r[0] for r in rows if r[0] is not None]
+
+
+def stale_results(con, months: Sequence[dt.date], before: dt.date | None = None) -> list[tuple[str, str, dt.date]]:
+    """The stored results (analysis, period, as-of) computed from orders of ``months`` or later (as-of
+    on or after the first of them), which a load that changed those months has made stale; those with
+    an as-of from ``before`` on are left out (the ones the caller computes again)."""
+    if not months:
+        return []
+    first = min(months).replace(day=1)
+    sql = "SELECT analysis, period, as_of FROM snapshots WHERE as_of >= ?" + (" AND as_of < ?" if before else "")
+    return con.execute(sql + " ORDER BY as_of, analysis", [first] + ([before] if before else [])).fetchall()
+
+
+def stale_note(months: Sequence[dt.date], stale: list[tuple[str, str, dt.date]]) -> str:
+    """What a load that changed months with stored results says: which, and the run that redoes them."""
+    last = max(a for _, _, a in stale)
+    changed = sorted({m.replace(day=1) for m in months if m <= last})
+    shown = ", ".join(f"{a} {p}" for a, p, _ in stale[:4]) + (" …" if len(stale) > 4 else "")
+    redo = sorted({a.replace(day=1) for _, _, a in stale})
+    months_text = f"{redo[0]:%Y-%m}" + (f" … {redo[-1]:%Y-%m}" if len(redo) > 1 else "")
+    return (f"this load changed the orders of {', '.join(f'{m:%Y-%m}' for m in changed)}, and {len(stale)} stored "
+            f"result(s) were computed from them before ({shown}): run them again (`crmtool run monthly --month M` "
+            f"for {months_text}) so that reports, the customer page and the level history show the corrected figures")
+
+
 def _unordered(con):
     """Let DuckDB write rows in whatever order its threads finish them (half the time of an insert
     that keeps the source's order), for one block."""
@@ -1094,6 +1148,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         if progress:
             progress(f"writing {path.name}", step, total)
         batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
+        changed = _changed_months(con, table, hm, good)
         replaced, accepted = _upsert(con, table, hm, batch_id, good, body)
         superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
@@ -1119,7 +1174,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         src.close()
     return FileResult(str(path) + (f" [{part}]" if part is not None else ""), table.name, src.sha256, src.encoding,
                       rows_read, accepted, rejected, replaced + superseded, batch_id, src.head_lines[hm.header_index],
-                      header_of, list(hm.extras), sample, part, str(path), superseded, repeats)
+                      header_of, list(hm.extras), sample, part, str(path), superseded, repeats, changed)
 
 
 Progress = Callable[[str, int, int], None]  # (phase text, step, total steps)
@@ -1250,6 +1305,10 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
                     raise
             notes = hidden_notes + _repeat_notes(table, results) + _order_notes(
                 store.con, table, [u[0] for u in units], results) + _zero_notes(store.con, table, results) + left
+            months = sorted({m for r in results for m in r.changed_months})
+            # (a run of the monthly job says it itself, leaving out the results it computes again)
+            if not in_transaction and (stale := stale_results(store.con, months)):
+                notes.append(stale_note(months, stale))
             if strict and any(r.rejected for r in results):
                 raise _StrictRollback
             if _before_commit is not None:
