@@ -35,6 +35,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -684,6 +685,13 @@ def _write_record(rec: RunRecord, out: Path) -> None:
             tmp = where / f".run.json.{os.getpid()}"
             tmp.write_text(text, encoding="utf-8")
             os.replace(tmp, where / "run.json")
+        # and every run's in OUT/runs: a second run of a month that loads nothing replaces the month's
+        # record, and the one of the run that loaded its files must not be lost with it
+        history = out / "runs"
+        history.mkdir(exist_ok=True)
+        stamp = re.sub(r"[^0-9T]", "", rec.started.split("+")[0])[:15]
+        name = f"{stamp}_{rec.month or 'no-month'}_{'ok' if rec.exit_status == 0 else 'failed'}.json"
+        (history / name).write_text(text, encoding="utf-8")
     except OSError:
         rec.run_json = None
         if rec.exit_status == 0:

@@ -484,3 +484,24 @@ def test_a_bug_inside_the_run_still_gives_the_record_and_timestamped_lines(tmp_p
     assert lines[-2].endswith("internal error: RuntimeError: boom inside the transaction")
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ", line) for line in lines[-3:]), lines[-3:]
     assert status_json(db, tmp_path)["tables"]["orders"] == 0  # rolled back
+
+
+def test_every_run_keeps_its_record_in_runs(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "客户档案.csv").write_text("客户编码,客户名称\nC1,甲\n", encoding="utf-8")
+    rows = "".join(f"A{i},1,2025-11-{1 + i:02d},C1,3,30\n" for i in range(30))
+    (inbox / "订单.csv").write_text("凭证号,行号,过账日期,客户编码,数量,金额\n" + rows, encoding="utf-8")
+    db, out = tmp_path / "crm.duckdb", tmp_path / "out"
+    open_store(db, Settings()).close()
+    for _ in range(2):  # the second run finds nothing new: the month's run.json says so
+        p = crmtool("--db", str(db), "run", "monthly", "--no-reports", "--inbox", str(inbox), "--out", str(out),
+                    cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        time.sleep(1.1)
+    assert json.loads((out / "2025-11" / "run.json").read_text(encoding="utf-8"))["inputs"] == []
+    runs = sorted((out / "runs").iterdir())
+    assert [r.name.split("_", 1)[1] for r in runs] == ["2025-11_ok.json", "2025-11_ok.json"]
+    # the first run's record, with the files it loaded, is kept
+    first = json.loads(runs[0].read_text(encoding="utf-8"))
+    assert sorted(f["file"] for f in first["inputs"]) == ["客户档案.csv", "订单.csv"]
