@@ -141,6 +141,8 @@ def test_native_charts_of_the_monthly_workbook(monthly):
                                     "barChart", "lineChart"])
     wb = load_workbook(paths["en"])
     assert "Chart data" in wb.sheetnames and wb.sheetnames[1] == "Charts"
+    # the numbers behind the charts are hidden: a printout is the report, not pages of helper rows
+    assert wb["Chart data"].sheet_state == "hidden" and wb["Charts"].sheet_state == "visible"
 
 
 def test_migration_matrix_counts_the_level_rows_with_a_colour_scale(monthly):

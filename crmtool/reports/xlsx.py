@@ -283,6 +283,9 @@ def _write_charts(doc: Document, charts: list[Chart], ws, data_ws) -> None:
     dst = _Styles(data_ws)
     _print_setup(ws, title=f"{doc.title} — {L.report_text('charts', doc.lang)}", header_rows=None)
     _print_setup(data_ws, title=f"{doc.title} — {L.report_text('chart_data', doc.lang)}", header_rows=None)
+    # the numbers behind the charts: hidden (Excel unhides it on request), so a printout of the
+    # workbook is the report and not pages of helper rows; the charts read hidden sheets as any other
+    data_ws.sheet_state = "hidden"
     ws.column_dimensions["A"].width = 12
     data_ws.column_dimensions["A"].width = 24
     row = 1  # next free row on the data sheet
