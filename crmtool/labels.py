@@ -305,6 +305,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "recency_weeks": ("Recency (weeks)", "最近购买(周)"),
     "age_weeks": ("Age (weeks)", "客户年龄(周)"),
     "p_alive": ("P(alive)", "存活概率"),
+    # the warning backtest (churn backtest)
+    "rule": ("Rule", "规则"), "precision": ("Precision", "精确率"), "recall": ("Recall", "召回率"),
+    "median_lead_months": ("Median lead (months)", "提前月数中位数"), "warned": ("Warned", "预警客户月"),
+    "churned": ("Churned", "流失客户月"), "hits": ("Hits", "命中"), "months": ("Months", "月数"),
+    "customer_months": ("Customer-months", "客户月数"), "threshold": ("Threshold", "阈值"),
+    "first_month": ("First month", "起始月"), "last_month": ("Last month", "截止月"),
     "expected_purchases": ("Expected purchase days", "预期购油天数"),
     "bucket": ("Idle months", "未购月数"),
     "customers": ("Customers", "客户数"),

@@ -591,6 +591,8 @@ def alive(rc: RunContext, *, window: int, horizon: int) -> Result:
                  f"next {horizon} months"]
     result = Result("churn_alive", table, str(as_of), as_of, summary=summary, lines=lines)
     if fit.at_bound:
-        result.notices.append(f"BG/NBD parameter(s) {', '.join(fit.at_bound)} ended on their bound (1e-6 or 1e6): "
+        result.notices.append(f"BG/NBD 参数 {', '.join(fit.at_bound)} 落在边界（1e-6 或 1e6）：数据几乎无法确定它们，"
+                              "请谨慎解读存活概率" if rc.lang == "zh" else
+                              f"BG/NBD parameter(s) {', '.join(fit.at_bound)} ended on their bound (1e-6 or 1e6): "
                               "the data hardly inform them; read p_alive with care")
     return result

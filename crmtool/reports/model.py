@@ -191,6 +191,15 @@ def value_labels(name: str, settings: "Settings", lang: str) -> dict[str, Callab
     }
     if name == "grade.scorecard":
         out["grade"] = mapping(L.grades(settings, lang))
+    if name == "churn.backtest":  # the rules and the row of every severity, in words
+        def rule(v: Any) -> Any:
+            if lang != "zh" or not isinstance(v, str):
+                return v
+            if v.startswith("no_purchase_") and v.endswith("m"):
+                return f"连续{v[len('no_purchase_'):-1]}个月未购"
+            return {"warning": "购油量预警", "alive": "存活概率"}.get(v, v)
+        out["rule"] = rule
+        out["severity"] = mapping({**L.severities(lang), "any": "全部" if lang == "zh" else "any"})
     if name == "churn.idle":  # the group of customers without the dimension, as the other reports name it
         from crmtool.churn.idle import NO_GROUP
 
