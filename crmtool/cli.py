@@ -215,21 +215,37 @@ def status(
         return
     if output != "text":
         raise typer.BadParameter("use text or json", param_hint="--output")
-    lines = [f"store {info['db']} (schema {info['schema_version']})", "tables:"]
+    zh = st.lang == "zh"
+    lines = [f"数据库 {info['db']}（结构版本 {info['schema_version']}）" if zh else
+             f"store {info['db']} (schema {info['schema_version']})", "数据表：" if zh else "tables:"]
     lines += [f"  {name:<10} {n:>10,}" for name, n in info["tables"].items()]
     o = info["orders"]
-    lines.append(f"orders from {o['first_date']} to {o['last_date']}, {o['return_lines']:,} return lines"
-                 if o["first_date"] else "orders: none loaded yet (crmtool load orders FILE)")
-    lines.append("recent batches:" if info["recent_batches"] else "recent batches: none")
-    lines += [f"  #{b['batch_id']} {b['loaded_at']} {b['table']:<9} {b['accepted']:>8,} accepted "
-              f"{b['rejected']:>6,} rejected {b['replaced']:>8,} replaced  {b['file']}" for b in info["recent_batches"]]
-    lines.append(f"rejected rows by reason ({info['rejected_rows']:,} rows; one with several reasons counts under each):"
-                 if info["rejects_by_reason"] else "rejects: none")
+    if o["first_date"]:
+        lines.append(f"订单从 {o['first_date']} 到 {o['last_date']}，退货（红字）行 {o['return_lines']:,}" if zh else
+                     f"orders from {o['first_date']} to {o['last_date']}, {o['return_lines']:,} return lines")
+    else:
+        lines.append("订单：尚未导入（crmtool load orders 文件）" if zh else
+                     "orders: none loaded yet (crmtool load orders FILE)")
+    if info["recent_batches"]:
+        lines.append("最近导入：" if zh else "recent batches:")
+    else:
+        lines.append("最近导入：无" if zh else "recent batches: none")
+    # (the file's name: the whole path is in --output json; a line that fits a terminal stays one line)
+    words = ("接受", "拒绝", "替换") if zh else ("accepted", "rejected", "replaced")
+    lines += [f"  #{b['batch_id']} {b['loaded_at']} {b['table']:<9} {b['accepted']:>8,} {words[0]} "
+              f"{b['rejected']:>6,} {words[1]} {b['replaced']:>8,} {words[2]}  {Path(b['file']).name}"
+              for b in info["recent_batches"]]
+    if info["rejects_by_reason"]:
+        lines.append(f"拒绝的行按原因（共 {info['rejected_rows']:,} 行；一行有多个原因时分别计入）：" if zh else
+                     f"rejected rows by reason ({info['rejected_rows']:,} rows; one with several reasons counts under each):")
+    else:
+        lines.append("拒绝的行：无" if zh else "rejects: none")
     lines += [f"  {n:>8,}  {r}" for r, n in info["rejects_by_reason"].items()]
     na = info["not_in_archive"]
-    lines.append(f"customers with orders but not in the archive: {na['customers']:,} "
-                 f"(volume {na['volume']:,.1f})")
-    lines += [f"  {t['customer_id']:<14} codes {t['erp_codes']:<20} {t['volume']:>12,.1f}" for t in na["top"]]
+    lines.append(f"有订单但不在客户档案中的客户：{na['customers']:,} 个（销量 {na['volume']:,.1f} 吨）" if zh else
+                 f"customers with orders but not in the archive: {na['customers']:,} (volume {na['volume']:,.1f})")
+    lines += [f"  {t['customer_id']:<14} {'编码' if zh else 'codes'} {t['erp_codes']:<20} {t['volume']:>12,.1f}"
+              for t in na["top"]]
     typer.echo("\n".join(lines))
 
 

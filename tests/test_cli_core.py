@@ -110,8 +110,11 @@ def test_status_counts_a_rejected_row_once_per_reason(tmp_path):
     r = invoke("--db", db, "status", "--output", "json")
     assert json.loads(r.output)["rejects_by_reason"] == {"not a number": 1, "required value is empty": 1}
     assert json.loads(r.output)["rejected_rows"] == 2
-    assert "rejected rows by reason (2 rows; one with several reasons counts under each):" in invoke(
-        "--db", db, "status").output
+    text = invoke("--db", db, "status").output
+    assert "rejected rows by reason (2 rows; one with several reasons counts under each):" in text
+    assert " accepted " in text and str(f) not in text and " o.csv" in text  # the file's name: one line each
+    zh = invoke("--db", db, "--lang", "zh", "status").output
+    assert "拒绝的行按原因（共 2 行" in zh and "订单：尚未导入" in zh  # both rows were rejected
 
 
 def test_status_of_an_empty_store_says_nothing_is_loaded(tmp_path):
