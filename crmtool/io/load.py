@@ -352,6 +352,7 @@ FOOTER_PATTERN = r"^\s*(制表|制单|打印|审核|复核|经办|记账|主管|
 HALF_WIDTH_KINDS = (CODE, NUMBER, MONEY, INT, DATE, MONTH, SCORE, LIST)  # (a list of target customer codes)
 FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000"  # ！ … ～ and the ideographic space
 HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + " "
+TO_FULL_WIDTH = str.maketrans(HALF_WIDTH[:-1], FULL_WIDTH[:-1])
 
 
 def _sql_str(text: str) -> str:
@@ -374,8 +375,12 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
     num = r"([-0-9.,，０-９．－]+)\s*([^-0-9.,，０-９．－\s]+)"
     pats = " ".join(f"WHEN lower({t}) LIKE '{p}' THEN '{cid}'" for t in ("cat", "product")
                     for cid, p in CATEGORY_PATTERNS)
-    unit_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(uid)}"
-                          for spelling, uid in _spellings({u: sp for u, (_, _, sp) in UNITS.items()}))
+    # (each spelling also in full width, ｔ ｋｇ ｍ３: a unit column is read as written, and a CASE over
+    # constants costs nothing where a translate on every 吨 would)
+    unit_spellings = _spellings({u: sp for u, (_, _, sp) in UNITS.items()})
+    unit_spellings += [(w, uid) for s, uid in unit_spellings if (w := s.translate(TO_FULL_WIDTH)) != s
+                       and w not in dict(unit_spellings)]
+    unit_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(uid)}" for spelling, uid in unit_spellings)
     kind_whens = " ".join(f"WHEN {_sql_str(uid)} THEN {_sql_str(kind)}" for uid, (kind, _, _) in UNITS.items())
     factor_whens = " ".join(f"WHEN {_sql_str(uid)} THEN {float(factor)!r}" for uid, (_, factor, _) in UNITS.items())
     category_whens = " ".join(f"WHEN {_sql_str(spelling)} THEN {_sql_str(cid)}"
@@ -633,10 +638,11 @@ def _typed_select(table: Table, hm: HeaderMap, text: str,
     qty = table.quantity_unit[0] if table.quantity_unit else None
     unit = table.quantity_unit[1] if table.quantity_unit else None
     typed = [f"{_typed(c, hm, values.get(c.name))} AS {q(c.name)}" for c in table.columns if c.name not in (qty, unit)]
-    # the cells read as codes, numbers, dates or units: full-width ASCII as ASCII, once per cell in a
-    # layer of its own (inside the macros each would compute it again for every use of its argument)
+    # the cells read as codes, numbers or dates: full-width ASCII as ASCII, once per cell in a layer of
+    # its own (inside the macros each would compute it again for every use of its argument); units know
+    # their full-width spellings (crm_unit_id)
     half = [c.name for c in table.columns if c.name in hm.columns and c.name not in values and not c.convert
-            and (c.kind in HALF_WIDTH_KINDS or c.name == unit)]
+            and c.kind in HALF_WIDTH_KINDS]
     if half:
         cells = ", ".join(f"crm_halfwidth({q('x_' + n)}) AS {q('x_' + n)}" for n in half)
         text = f"SELECT * REPLACE ({cells}) FROM ({text})"
