@@ -166,21 +166,34 @@ def load(
     """Load export files into a table in one transaction; bad rows are kept as rejects with reasons."""
     from crmtool.io.load import load_files, shown_value
 
+    from crmtool.store import db_path
+
     st = state(ctx)
     err = stderr_console()
-    with st.open_store() as store:
-        if err.is_terminal and not st.quiet:
-            from rich.progress import Progress
+    path = db_path(st.db)
+    existed = path.exists()
+    try:
+        with st.open_store() as store:
+            if err.is_terminal and not st.quiet:
+                from rich.progress import Progress
 
-            with Progress(transient=True, console=err) as bar:
-                task = bar.add_task("loading", total=len(files) * 3)
+                with Progress(transient=True, console=err) as bar:
+                    task = bar.add_task("loading", total=len(files) * 3)
 
-                def tick(text: str, step: int, total: int) -> None:
-                    bar.update(task, description=text, advance=1)
+                    def tick(text: str, step: int, total: int) -> None:
+                        bar.update(task, description=text, advance=1)
 
-                result = load_files(store, table, files, sheet=sheet, strict=strict, progress=tick)
-        else:
-            result = load_files(store, table, files, sheet=sheet, strict=strict)
+                    result = load_files(store, table, files, sheet=sheet, strict=strict, progress=tick)
+            else:
+                result = load_files(store, table, files, sheet=sheet, strict=strict)
+    except BaseException:
+        # a first load that failed leaves no store behind: a mistyped --db must not leave an empty
+        # store that later commands take for the real one ("no orders yet")
+        if not existed:
+            _remove_new_store(path)
+        raise
+    if not existed and result.strict_failed:
+        _remove_new_store(path)
     for f in result.files:
         if f.rejected and not st.quiet:
             err.print(f"{f.file}: {f.rejected} rejected row(s), first ones:", highlight=False, markup=False)
@@ -282,6 +295,15 @@ def demo(
     for label, path in run_demo(out, settings=st.settings(), seed=seed,
                                 log=None if st.quiet else (lambda m: err.print(m, highlight=False, markup=False))):
         typer.echo(f"{label:<32} {path}")
+
+
+def _remove_new_store(path: Path) -> None:
+    """The store file (and its write-ahead log) a failed first load created."""
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            p.unlink()
+        except OSError:
+            pass
 
 
 def _quiet_unraisable(unraisable) -> None:

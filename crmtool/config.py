@@ -412,11 +412,44 @@ def _build(cls: Any, data: dict[str, Any], where: str = "", base: Any = None) ->
     return obj
 
 
+MAX_DENSITY = 5.0  # kg/L
+
+
+def _check_tiers(name: str, tiers: list[Tier]) -> None:
+    """Quotas between 0 and 1 that leave the last tier a rest, and each id once."""
+    if not tiers:
+        raise ConfigError(f"{name}: at least one tier")
+    seen: set[str] = set()
+    for t in tiers:
+        if t.id in seen:
+            raise ConfigError(f"{name}: the id {t.id!r} is given twice; each tier needs its own")
+        seen.add(t.id)
+        if not 0 <= float(t.quota) <= 1:
+            raise ConfigError(f"{name}: the quota of {t.id!r} is {t.quota:g}; quotas are shares from 0 to 1")
+    head = sum(float(t.quota) for t in tiers[:-1])
+    if head > 1 + 1e-9:
+        raise ConfigError(f"{name}: the quotas before the last tier sum to {head:g}, more than the whole set (1)")
+
+
 def _validate(s: Settings) -> None:
-    for name, w in (("level.weights", s.level.weights), ("scorecard.weights", s.scorecard.weights),
-                    ("quadrant.weights", s.quadrant.weights)):
+    for name, w, factors in (("level.weights", s.level.weights, LevelSettings().weights),
+                             ("scorecard.weights", s.scorecard.weights, ScorecardSettings().weights),
+                             ("quadrant.weights", s.quadrant.weights, QuadrantSettings().weights),
+                             ("managers.weights", s.managers.weights, ManagerSettings().weights)):
         if any(v < 0 for v in w.values()):
             raise ConfigError(f"{name}: weights must not be negative")
+        unknown = sorted(set(w) - set(factors))
+        if unknown:  # (the factors are the defaults' keys)
+            raise ConfigError(f"{name}: unknown weight {unknown[0]!r}; use {', '.join(factors)}")
+        if sum(w.get(k, 0.0) for k in factors) <= 0:
+            raise ConfigError(f"{name}: the weights must not all be zero")
+    for tname, mapping in s.columns.items():
+        seen: dict[str, str] = {}
+        for key, header in mapping.items():
+            other = seen.setdefault(str(header).strip().lower(), key)
+            if other != key:  # one header read as two columns: every row would be a reject
+                raise ConfigError(f"columns.{tname}: {other} and {key} both map to header {header!r}; "
+                                  "a header is one column: map each column to its own header")
     if not 0 < s.pareto.a < s.pareto.b <= 1:
         raise ConfigError("pareto: need 0 < a < b <= 1")
     if not 1 <= s.report.max_rows <= EXCEL_MAX_TABLE_ROWS:
@@ -429,16 +462,32 @@ def _validate(s: Settings) -> None:
         raise ConfigError("warning.baseline_months: must be at least 1")
     if not 0 <= s.churn.active_max < s.churn.churned_max:
         raise ConfigError("churn: need 0 <= active_max < churned_max")
-    s.level.effective_tiers()
+    if s.level.scheme not in TIER_SCHEMES:  # (custom tiers or not: a mistyped --set must not pass unseen)
+        raise ConfigError(f"level.scheme: unknown scheme {s.level.scheme!r}; use one of {', '.join(TIER_SCHEMES)}")
+    for name, tiers in (("level.tiers", s.level.effective_tiers()), ("scorecard.grades", s.scorecard.grades),
+                        ("managers.grades", s.managers.grades)):
+        _check_tiers(name, tiers)
+    ids = [t.id for t in s.level.effective_tiers()]
+    unknown = [k for k in s.level.key_levels if k not in ids]
+    if unknown:
+        raise ConfigError(f"level.key_levels: {unknown[0]!r} is no level of the scheme; its levels are {', '.join(ids)}")
+    for section in dataclasses.fields(s):
+        value = getattr(s, section.name)
+        for key in ("window_months", "cycle_window_months"):
+            if hasattr(value, key) and int(getattr(value, key)) < 1:
+                raise ConfigError(f"{section.name}.{key}: must be at least 1 (months)")
     from crmtool.io.schema import unit_id
 
     base = unit_id(s.units.base)
     if base is None:
         raise ConfigError(f"units.base: unknown unit {s.units.base!r}; use t, kg, L, kL or m3")
     s.units.base = base
-    for d in s.units.density.values():
+    for key, d in s.units.density.items():
         if d <= 0:
             raise ConfigError("units.density: densities must be positive (kg/L)")
+        if d > MAX_DENSITY:  # no fuel or chemical a seller books by volume is that dense: kg/m³ typed for kg/L
+            raise ConfigError(f"units.density.{key}: {d:g} kg/L is no density of a fuel; densities are in kg/L "
+                              f"(LNG 0.45, diesel 0.84): {d:g} looks like kg/m³, which is {d / 1000:g} kg/L")
     import datetime as _dt
 
     try:

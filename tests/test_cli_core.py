@@ -235,3 +235,27 @@ def test_ctrl_c_and_a_closed_pipe_exit_as_a_shell_expects(tmp_path):
     assert proc.returncode == 130 and err.strip().startswith("interrupted:"), err
     with open_store(db, Settings()) as store:  # the load landed not at all
         assert store.con.execute("SELECT count(*) FROM orders").fetchall()[0][0] == 0
+
+
+def test_a_failed_first_load_leaves_no_store_and_a_file_without_write_bits_is_read_only(tmp_path):
+    import os
+
+    db = tmp_path / "typo.duckdb"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("提货单号,提货日期\nA,2024-01-01\n", encoding="utf-8")
+    r = invoke("--db", str(db), "load", "orders", str(bad))
+    # a mistyped --db with a file that does not fit: no empty store for the next command to take as real
+    assert r.exit_code == 1 and not db.exists() and not (tmp_path / "typo.duckdb.wal").exists()
+    f = tmp_path / "o.csv"
+    f.write_text(HEADER + "B,1,2024-01-06,C1,x,吨\n", encoding="utf-8")
+    r = invoke("--db", str(db), "load", "--strict", "orders", str(f))
+    assert r.exit_code == 1 and not db.exists()
+    f.write_text(HEADER + "B,1,2024-01-06,C1,5,吨\n", encoding="utf-8")
+    assert invoke("--db", str(db), "load", "orders", str(f)).exit_code == 0 and db.exists()
+    # chmod 444: read-only as its owner meant, even for root (whose os.access says it may write)
+    os.chmod(db, 0o444)
+    try:
+        r = invoke("--db", str(db), "grade", "pareto", "--as-of", "2024-01-06")
+        assert r.exit_code == 0 and "read-only" in r.stderr, r.stderr
+    finally:
+        os.chmod(db, 0o644)

@@ -442,3 +442,17 @@ def test_a_correction_of_a_month_with_stored_results_says_they_predate_it(store,
     assert r.notes == ["this load changed the orders of 2024-08, and 1 stored result(s) were computed from them "
                        "before (churn_status 2024-08): run them again (`crmtool run monthly --month M` for 2024-08) "
                        "so that reports, the customer page and the level history show the corrected figures"]
+
+
+def test_gas_is_no_gasoline_and_gas_units_convert(tmp_path):
+    s = open_store(tmp_path / "crm.duckdb", settings_from_dict({"units": {"density": {"lng": 0.45}}}), wait=0)
+    f = write(tmp_path / "提货单.csv", "凭证号,过账日期,客户编码,物料编码,油品类别,数量,单位\n"
+              "G1,2024-01-05,C1,LNG01,gas,1000,立方米\n"       # no density for gas: a reject, not 737 t of gasoline
+              "G2,2024-01-05,C1,LNG01,lng,1000,Nm3\n"          # 1000 m3 × 0.45 kg/L = 450 t
+              "G3,2024-01-05,C1,LNG01,lng,0.1,万立方米\n")      # 1000 m3 again
+    r = load_files(s, "orders", [f])
+    assert (r.accepted, r.rejected) == (2, 1)
+    assert q(s, "SELECT order_id, category, quantity FROM orders ORDER BY 1") == [
+        ("G2", "other", Decimal("450")), ("G3", "other", Decimal("450"))]
+    assert q(s, "SELECT line, value FROM rejects") == [(2, "立方米 / LNG01 / gas")]  # the gas line, as written
+    s.close()

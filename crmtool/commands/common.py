@@ -57,7 +57,10 @@ class AppState:
         from crmtool.store import db_path
 
         path = db_path(self.db)
-        writable = path.exists() and os.access(path, os.W_OK) and os.access(path.parent or ".", os.W_OK)
+        # (a file without any write bit, chmod 444, is read-only as its owner meant it, root or not:
+        # root's os.access says it can write anything)
+        writable = path.exists() and os.access(path, os.W_OK) and os.access(path.parent or ".", os.W_OK) \
+            and bool(path.stat().st_mode & 0o222)
         return self.open_store(read_only=path.exists() and not writable, create=False)
 
 

@@ -288,7 +288,9 @@ TABLE_ALIASES = {t.zh: t.name for t in TABLES.values()} | {"客户": "customers"
 # coded values: canonical id -> accepted spellings (ids match too, case-insensitively)
 
 CATEGORIES = {
-    "gasoline": ("汽油", "gasoline", "petrol", "gas", "车用汽油", "乙醇汽油"),
+    # (not "gas": at a seller of natural gas that is 天然气, which gasoline's density would turn 1000 m3
+    # into 737 t of gasoline)
+    "gasoline": ("汽油", "gasoline", "petrol", "车用汽油", "乙醇汽油"),
     "diesel": ("柴油", "diesel", "车用柴油", "普通柴油"),
     "other": ("其他", "其它", "other", "润滑油", "燃料油", "煤油", "航煤", "lpg", "天然气", "化工"),
 }
@@ -301,7 +303,10 @@ UNITS = {
     "kg": ("mass", 1.0, ("kg", "公斤", "千克", "kgs")),
     "L": ("volume", 1.0, ("l", "升", "公升", "litre", "liter", "litres", "liters", "ltr")),
     "kL": ("volume", 1000.0, ("kl", "千升")),
-    "m3": ("volume", 1000.0, ("m3", "m³", "立方米", "立方", "方", "cbm")),
+    "m3": ("volume", 1000.0, ("m3", "m³", "立方米", "立方", "方", "cbm", "nm3", "nm³", "标方", "标立方米",
+                              "标准立方米")),
+    # natural gas is sold by ten thousand cubic metres (万立方米, 万方)
+    "10k_m3": ("volume", 10_000_000.0, ("万立方米", "万方", "万m3", "万m³", "万标方", "万nm3")),
 }
 
 CUSTOMER_TYPES = {
