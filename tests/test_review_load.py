@@ -456,3 +456,15 @@ def test_gas_is_no_gasoline_and_gas_units_convert(tmp_path):
         ("G2", "other", Decimal("450")), ("G3", "other", Decimal("450"))]
     assert q(s, "SELECT line, value FROM rejects") == [(2, "立方米 / LNG01 / gas")]  # the gas line, as written
     s.close()
+
+
+def test_a_load_under_another_base_unit_is_refused(tmp_path):
+    f = write(tmp_path / "o.csv", H + "A,1,2024-01-05,C1,5,50\n")
+    s = open_store(tmp_path / "crm.duckdb", settings_from_dict({"units": {"base": "kg"}}), wait=0)
+    load_files(s, "orders", [f])
+    s.close()
+    s = open_store(tmp_path / "crm.duckdb", settings_from_dict({}), wait=0)  # units.base t
+    with pytest.raises(ConfigError, match=r"units.base is t, but this store's order quantities are in kg"):
+        load_files(s, "orders", [write(tmp_path / "o2.csv", H + "B,1,2024-01-06,C1,5,50\n")])
+    assert q(s, "SELECT order_id, quantity FROM orders") == [("A", Decimal("5"))]  # 5 kg, and nothing added
+    s.close()

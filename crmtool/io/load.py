@@ -1301,6 +1301,8 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
         units = _units(store.con, table, files, sheet, settings, hidden_notes)
         with contextlib.nullcontext() if in_transaction else store.transaction(), \
                 _Ahead([u[0] for u in units]) as ahead:
+            if table.quantity_unit:
+                _check_base_unit(store.con, settings)
             left: list[str] = []
             for i, (f, sh, part) in enumerate(units, start=1):
                 try:
@@ -1327,6 +1329,21 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
     except _StrictRollback:
         failed = True
     return LoadResult(table.name, results, strict_failed=failed, seconds=time.monotonic() - t0, notes=notes)
+
+
+def _check_base_unit(con, settings: Settings) -> None:
+    """The unit the store's order quantities are in (units.base at their first load) is kept in meta;
+    a load under another units.base is refused: its tons and kilograms would add up as one number."""
+    base = unit_id(settings.units.base) or "t"
+    row = con.execute("SELECT value FROM meta WHERE key = 'units_base'").fetchall()
+    if not row:
+        con.execute("INSERT INTO meta VALUES ('units_base', ?)", [base])
+        return
+    if row[0][0] != base:
+        stored = row[0][0]
+        raise ConfigError(f"units.base is {base}, but this store's order quantities are in {stored} (units.base when "
+                          f"they were first loaded): loading would add {base} to {stored}. Set units.base = "
+                          f"\"{stored}\" again, or load into a new store (--db)")
 
 
 def _repeat_notes(table: Table, results: list[FileResult]) -> list[str]:
