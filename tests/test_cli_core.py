@@ -86,6 +86,12 @@ def test_load_strict_exits_1_and_loads_nothing(tmp_path):
     r = invoke("--db", db, "load", "--strict", "orders", str(f))
     assert r.exit_code == 1
     assert "nothing was loaded" in r.output
+    assert not (tmp_path / "crm.duckdb").exists()  # a failed first load leaves no store
+    from crmtool.config import Settings
+    from crmtool.store import open_store
+
+    open_store(tmp_path / "crm.duckdb", Settings()).close()  # an existing store: it stays as it was
+    assert invoke("--db", db, "load", "--strict", "orders", str(f)).exit_code == 1
     info = json.loads(invoke("--db", db, "status", "--output", "json").output)
     assert info["tables"]["orders"] == 0 and info["recent_batches"] == []
 
@@ -113,6 +119,10 @@ def test_status_counts_a_rejected_row_once_per_reason(tmp_path):
     text = invoke("--db", db, "status").output
     assert "rejected rows by reason (2 rows; one with several reasons counts under each):" in text
     assert " accepted " in text and str(f) not in text and " o.csv" in text  # the file's name: one line each
+    r = invoke("--db", db, "rejects", "--file", "o.csv")
+    assert "never loaded" not in r.stderr and "2 rejected cell(s)" not in r.stderr
+    r = invoke("--db", db, "rejects", "--file", "oo.csv")  # a typo: said, not just "0 rejects"
+    assert r.exit_code == 0 and "no file named oo.csv was ever loaded" in r.stderr
     zh = invoke("--db", db, "--lang", "zh", "status").output
     assert "拒绝的行按原因（共 2 行" in zh and "订单：尚未导入" in zh  # both rows were rejected
 

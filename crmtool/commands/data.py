@@ -2,6 +2,7 @@
 The logic lives in :mod:`crmtool.io.catalog`."""
 
 
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -26,8 +27,18 @@ def rejects(
     with st.open_store(read_only=True, create=False) as store:
         result = list_rejects(store.con, file=file, reason=reason,
                               table=resolve_table(table).name if table else None)
-    render(ctx, result, title="rejects", output=output, limit=limit,
-           summary=[f"{result.num_rows} rejected cell(s)"])
+        from crmtool.io.load import same_file_sql, stored_path
+
+        # --file naming no loaded file at all is a typo to tell, not "0 rejects"
+        unknown_file = file is not None and result.num_rows == 0 and not store.con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM batches WHERE {same_file_sql('file', sheets=True)})",
+            [stored_path(Path(file)), Path(file).name] * 2).fetchall()[0][0]
+    zh = st.lang == "zh"
+    summary = [f"拒绝的单元格 {result.num_rows} 个" if zh else f"{result.num_rows} rejected cell(s)"]
+    if unknown_file:
+        summary.append(f"没有导入过名为 {Path(file).name} 的文件（crmtool status 列出已导入的文件）" if zh else
+                       f"no file named {Path(file).name} was ever loaded (crmtool status lists the loads)")
+    render(ctx, result, title="拒绝记录" if zh else "rejects", output=output, limit=limit, summary=summary)
 
 
 def columns(

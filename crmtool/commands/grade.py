@@ -86,7 +86,9 @@ def grade_all(
         from crmtool.reports.output import write_workbook
 
         path = write_workbook({r.analysis: r.table for r in results.values()}, output)
-        lines.append(f"wrote {len(results)} sheets to {path}")
+        # (a sheet per analysis, after the summary sheet)
+        lines.append(f"已写出 {len(results)} 个分析工作表（另有摘要页）：{path}" if st.lang == "zh" else
+                     f"wrote {len(results)} analysis sheets (and a summary sheet) to {path}")
     print_lines(notices, err=True)
     if not st.quiet or output is None:
         print_lines(lines, err=output is not None)
