@@ -313,6 +313,12 @@ def render(ctx: typer.Context, result: Any, *, title: str, summary: list[str] | 
     print_lines(summary)
 
 
+# the names of an analysis's further tables, as a Chinese terminal titles them
+EXTRA_TITLES_ZH = {"managers": "客户经理", "groups": "分组汇总", "under_target": "未达标客户", "customers": "客户",
+                   "sensitivity": "活动敏感度", "trend": "月度趋势", "carriers": "承运商", "routes": "线路",
+                   "lorenz": "洛伦兹曲线", "migration": "级别迁移"}
+
+
 def result_title(ctx: typer.Context, result: "Result", title: str, zh_extra: str = "") -> str:
     """A terminal title: ``title`` (English), or with --lang zh the analysis's Chinese title, its period
     and ``zh_extra``."""
@@ -350,7 +356,9 @@ def render_result(ctx: typer.Context, result: "Result", *, output: Path | None =
         render(ctx, main, title=title, limit=limit, fmt="table", analysis=result.name)
         for name, extra in result.extras.items():
             if extra is not main and extra.num_rows:
-                render(ctx, extra, title=f"{title}: {name}", limit=limit, fmt="table", analysis=result.name)
+                shown = EXTRA_TITLES_ZH.get(name, name) if state(ctx).lang == "zh" else name
+                render(ctx, extra, title=f"{title}{'：' if state(ctx).lang == 'zh' else ': '}{shown}", limit=limit,
+                       fmt="table", analysis=result.name)
         print_lines(result.lines)
         return
     render(ctx, main, title=title, summary=result.lines, output=output, limit=limit)

@@ -32,7 +32,10 @@ def sales_overview(rc: RunContext) -> Result:
                  f"（进度 {pct(total['month_progress'])}），年完成 {pct(total['year_completion'])}"
                  f"（进度 {pct(total['year_progress'])}），同比 {pct(total['yoy'])}，环比 {pct(total['mom'])}"]
         if warnings:
-            lines.append("  预警：" + "，".join(warnings))
+            from crmtool.labels import CATEGORY_LABELS, pick
+
+            names = pick(CATEGORY_LABELS, "zh")  # (合计 for the total row)
+            lines.append("  预警：" + "，".join(names.get(w, w) for w in warnings))
     else:
         lines = [f"Sales overview {d}: day {_num(total['day']):,.1f} t, month to date {_num(total['mtd']):,.1f} t, "
                  f"year to date {_num(total['ytd']):,.1f} t; month completion {pct(total['month_completion'])} "
