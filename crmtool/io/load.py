@@ -105,7 +105,8 @@ class LoadResult:
 
     @property
     def changed_months(self) -> list[dt.date]:
-        """Orders: the months whose lines this load changed (see _changed_months)."""
+        """Orders: the months whose lines this load changed (see _changed_months); tracked only in a
+        store that holds results, the only ones a change can make stale."""
         return sorted({m for f in self.files for m in f.changed_months})
 
     @property
@@ -1131,8 +1132,9 @@ _STAGE_OBJECTS = (("VIEW", "stg_good_v"), ("VIEW", "stg_src"), ("TABLE", "stg_te
 
 def _load_one(store: Store, table: Table, path: Path, sheet: str | None, settings: Settings,
               progress: Progress | None, step: int, total: int, prepared: Prepared | None = None,
-              part: str | None = None) -> FileResult:
-    """``part``: the sheet, when it is one of several of the workbook loaded (recorded as path#sheet)."""
+              part: str | None = None, track_changes: bool = True) -> FileResult:
+    """``part``: the sheet, when it is one of several of the workbook loaded (recorded as path#sheet);
+    ``track_changes``: find the months whose orders the file changes (see _changed_months)."""
     con = store.con
     if progress:
         progress(f"reading {path.name}", step, total)
@@ -1159,7 +1161,7 @@ def _load_one(store: Store, table: Table, path: Path, sheet: str | None, setting
         if progress:
             progress(f"writing {path.name}", step, total)
         batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
-        changed = _changed_months(con, table, hm, good)
+        changed = _changed_months(con, table, hm, good) if track_changes else []
         replaced, accepted = _upsert(con, table, hm, batch_id, good, body)
         superseded = n_good - accepted  # in-file duplicates of a key: the last line won
         header_of = {name: hm.headers[pos] for name, pos in hm.columns.items()}
@@ -1303,12 +1305,14 @@ def load_files(store: Store, table_name: str, files: Sequence[str | os.PathLike[
                 _Ahead([u[0] for u in units]) as ahead:
             if table.quantity_unit:
                 _check_base_unit(store.con, settings)
+            # the months a load changes matter only to results stored before it (see stale_results)
+            tracked = store.con.execute("SELECT EXISTS (SELECT 1 FROM snapshots)").fetchall()[0][0]
             left: list[str] = []
             for i, (f, sh, part) in enumerate(units, start=1):
                 try:
                     before = _same_name_lines(store.con, table, Path(f), part)
                     results.append(_load_one(store, table, f, sh, settings, progress, i, len(units),
-                                             ahead.prepared(i - 1), part))
+                                             ahead.prepared(i - 1), part, track_changes=tracked))
                     if (note := _left_note(store.con, table, results[-1], before)) is not None:
                         left.append(note)
                 except InputError as exc:
