@@ -166,34 +166,21 @@ def load(
     """Load export files into a table in one transaction; bad rows are kept as rejects with reasons."""
     from crmtool.io.load import load_files, shown_value
 
-    from crmtool.store import db_path
-
     st = state(ctx)
     err = stderr_console()
-    path = db_path(st.db)
-    existed = path.exists()
-    try:
-        with st.open_store() as store:
-            if err.is_terminal and not st.quiet:
-                from rich.progress import Progress
+    with st.open_store() as store:
+        if err.is_terminal and not st.quiet:
+            from rich.progress import Progress
 
-                with Progress(transient=True, console=err) as bar:
-                    task = bar.add_task("loading", total=len(files) * 3)
+            with Progress(transient=True, console=err) as bar:
+                task = bar.add_task("loading", total=len(files) * 3)
 
-                    def tick(text: str, step: int, total: int) -> None:
-                        bar.update(task, description=text, advance=1)
+                def tick(text: str, step: int, total: int) -> None:
+                    bar.update(task, description=text, advance=1)
 
-                    result = load_files(store, table, files, sheet=sheet, strict=strict, progress=tick)
-            else:
-                result = load_files(store, table, files, sheet=sheet, strict=strict)
-    except BaseException:
-        # a first load that failed leaves no store behind: a mistyped --db must not leave an empty
-        # store that later commands take for the real one ("no orders yet")
-        if not existed:
-            _remove_new_store(path)
-        raise
-    if not existed and result.strict_failed:
-        _remove_new_store(path)
+                result = load_files(store, table, files, sheet=sheet, strict=strict, progress=tick)
+        else:
+            result = load_files(store, table, files, sheet=sheet, strict=strict)
     for f in result.files:
         if f.rejected and not st.quiet:
             err.print(f"{f.file}: {f.rejected} rejected row(s), first ones:", highlight=False, markup=False)
@@ -255,7 +242,9 @@ def status(
         lines.append("拒绝的行：无" if zh else "rejects: none")
     lines += [f"  {n:>8,}  {r}" for r, n in info["rejects_by_reason"].items()]
     na = info["not_in_archive"]
-    lines.append(f"有订单但不在客户档案中的客户：{na['customers']:,} 个（销量 {na['volume']:,.1f} 吨）" if zh else
+    unit = {"t": "吨", "kg": "公斤", "L": "升", "kL": "千升", "m3": "立方米", "10k_m3": "万立方米"}.get(
+        st.settings().units.base, st.settings().units.base)
+    lines.append(f"有订单但不在客户档案中的客户：{na['customers']:,} 个（销量 {na['volume']:,.1f} {unit}）" if zh else
                  f"customers with orders but not in the archive: {na['customers']:,} (volume {na['volume']:,.1f})")
     lines += [f"  {t['customer_id']:<14} {'编码' if zh else 'codes'} {t['erp_codes']:<20} {t['volume']:>12,.1f}"
               for t in na["top"]]
@@ -295,15 +284,6 @@ def demo(
     for label, path in run_demo(out, settings=st.settings(), seed=seed,
                                 log=None if st.quiet else (lambda m: err.print(m, highlight=False, markup=False))):
         typer.echo(f"{label:<32} {path}")
-
-
-def _remove_new_store(path: Path) -> None:
-    """The store file (and its write-ahead log) a failed first load created."""
-    for p in (path, path.with_name(path.name + ".wal")):
-        try:
-            p.unlink()
-        except OSError:
-            pass
 
 
 def _quiet_unraisable(unraisable) -> None:

@@ -424,7 +424,7 @@ def _check_tiers(name: str, tiers: list[Tier]) -> None:
         if t.id in seen:
             raise ConfigError(f"{name}: the id {t.id!r} is given twice; each tier needs its own")
         seen.add(t.id)
-        if not 0 <= float(t.quota) <= 1:
+        if t is not tiers[-1] and not 0 <= float(t.quota) <= 1:  # (the last takes the rest, its quota unread)
             raise ConfigError(f"{name}: the quota of {t.id!r} is {t.quota:g}; quotas are shares from 0 to 1")
     head = sum(float(t.quota) for t in tiers[:-1])
     if head > 1 + 1e-9:
@@ -443,11 +443,16 @@ def _validate(s: Settings) -> None:
             raise ConfigError(f"{name}: unknown weight {unknown[0]!r}; use {', '.join(factors)}")
         if sum(w.get(k, 0.0) for k in factors) <= 0:
             raise ConfigError(f"{name}: the weights must not all be zero")
+    from crmtool.io.schema import TABLES as _TABLES
+
     for tname, mapping in s.columns.items():
         seen: dict[str, str] = {}
+        cols = _TABLES[tname].columns if tname in _TABLES else ()
         for key, header in mapping.items():
-            other = seen.setdefault(str(header).strip().lower(), key)
-            if other != key:  # one header read as two columns: every row would be a reject
+            # (a column and one of its aliases mapped to the same header are one column)
+            canonical = next((c.name for c in cols if c.name == key or key in c.aliases), key)
+            other = seen.setdefault(str(header).strip().lower(), canonical)
+            if other != canonical:  # one header read as two columns: every row would be a reject
                 raise ConfigError(f"columns.{tname}: {other} and {key} both map to header {header!r}; "
                                   "a header is one column: map each column to its own header")
     if not 0 < s.pareto.a < s.pareto.b <= 1:
@@ -462,15 +467,11 @@ def _validate(s: Settings) -> None:
         raise ConfigError("warning.baseline_months: must be at least 1")
     if not 0 <= s.churn.active_max < s.churn.churned_max:
         raise ConfigError("churn: need 0 <= active_max < churned_max")
-    if s.level.scheme not in TIER_SCHEMES:  # (custom tiers or not: a mistyped --set must not pass unseen)
-        raise ConfigError(f"level.scheme: unknown scheme {s.level.scheme!r}; use one of {', '.join(TIER_SCHEMES)}")
+    # (custom tiers override the scheme, whose name then names nothing; key levels may name archive levels
+    # outside the scheme, which churn warn reads from the archive's own level column)
     for name, tiers in (("level.tiers", s.level.effective_tiers()), ("scorecard.grades", s.scorecard.grades),
                         ("managers.grades", s.managers.grades)):
         _check_tiers(name, tiers)
-    ids = [t.id for t in s.level.effective_tiers()]
-    unknown = [k for k in s.level.key_levels if k not in ids]
-    if unknown:
-        raise ConfigError(f"level.key_levels: {unknown[0]!r} is no level of the scheme; its levels are {', '.join(ids)}")
     for section in dataclasses.fields(s):
         value = getattr(s, section.name)
         for key in ("window_months", "cycle_window_months"):

@@ -347,7 +347,7 @@ def run_monthly(inbox: str | os.PathLike[str], out: str | os.PathLike[str], *, d
                 from crmtool.io.load import stale_note, stale_results
 
                 # a correction of an earlier month: its stored results (and reports) predate it
-                if stale := stale_results(store.con, changed, before=m.replace(day=1)):
+                if stale := stale_results(store.con, changed, redone=m):
                     say(f"note: {stale_note(changed, stale)}")
                 from crmtool.facts import add_months, month_end
 
@@ -688,10 +688,17 @@ def _write_record(rec: RunRecord, out: Path) -> None:
         # and every run's in OUT/runs: a second run of a month that loads nothing replaces the month's
         # record, and the one of the run that loaded its files must not be lost with it
         history = out / "runs"
-        history.mkdir(exist_ok=True)
         stamp = re.sub(r"[^0-9T]", "", rec.started.split("+")[0])[:15]
-        name = f"{stamp}_{rec.month or 'no-month'}_{'ok' if rec.exit_status == 0 else 'failed'}.json"
-        (history / name).write_text(text, encoding="utf-8")
+        name = f"{stamp}_{rec.month or 'no-month'}_{'ok' if rec.exit_status == 0 else 'failed'}"
+        try:  # (a history that cannot be written must not fail a run that committed)
+            history.mkdir(exist_ok=True)
+            n, dest = 1, history / f"{name}.json"
+            while dest.exists():  # two runs in one second keep both records
+                n += 1
+                dest = history / f"{name}.{n}.json"
+            dest.write_text(text, encoding="utf-8")
+        except OSError:
+            pass
     except OSError:
         rec.run_json = None
         if rec.exit_status == 0:

@@ -421,6 +421,11 @@ def test_full_width_codes_dates_numbers_and_units_read_as_their_ascii(store, tmp
     assert q(store, "SELECT order_id, line_no, order_date, customer_code, quantity, unit, amount FROM orders ORDER BY 1") == [
         ("60001", 10, dt.date(2024, 3, 2), "0100010003", Decimal("12.5"), "t", Decimal("90000")),
         ("60002", 10, dt.date(2024, 3, 3), "0100010003", Decimal("1"), "t", Decimal("1000"))]
+    # a unit half in full width (ｋg): read as kg
+    r = load_files(store, "orders", [write(tmp_path / "订单2.csv", "凭证号,行号,过账日期,客户编码,数量,单位\n"
+                                           "60003,10,2024-03-04,0100010003,1000,ｋg\n", "gb18030")])
+    assert (r.accepted, r.rejected) == (1, 0)
+    assert q(store, "SELECT quantity FROM orders WHERE order_id = '60003'") == [(Decimal("1"),)]
     # a campaign's list of target customers too, or the target would count as a control
     camp = write(tmp_path / "活动.csv", "活动编号,活动名称,开始日期,结束日期,目标客户\nHD1,冬储,2024-03-01,2024-03-31,"
                  "０１０００１０００３;C002\n")
@@ -435,13 +440,17 @@ def test_a_correction_of_a_month_with_stored_results_says_they_predate_it(store,
     Runner(store, allow_future=True).run("churn.status", month="2024-08")  # stored as a snapshot
     # September's export repeats the last day of August unchanged: August's results still hold
     r = load_files(store, "orders", [write(tmp_path / "订单_09.csv", H + "B,1,2024-08-31,C1,5,50\nC,1,2024-09-30,C1,4,40\n")])
-    assert r.changed_months == [dt.date(2024, 9, 1)] and r.notes == []
+    assert r.changed_months == [dt.date(2024, 9, 30)] and r.notes == []  # (its first changed date)
     # a correction of August: the stored August status was computed from the old figures
     r = load_files(store, "orders", [write(tmp_path / "订单_08更正.csv", H + "A,1,2024-08-05,C1,12,120\n")])
-    assert r.changed_months == [dt.date(2024, 8, 1)]
+    assert r.changed_months == [dt.date(2024, 8, 5)]
     assert r.notes == ["this load changed the orders of 2024-08, and 1 stored result(s) were computed from them "
                        "before (churn_status 2024-08): run them again (`crmtool run monthly --month M` for 2024-08) "
                        "so that reports, the customer page and the level history show the corrected figures"]
+    # a result as of a day before the changed lines did not read them: nothing to say
+    Runner(store, allow_future=True).run("grade.rfm", as_of="2024-09-10", metric="volume")
+    r = load_files(store, "orders", [write(tmp_path / "订单_09b.csv", H + "D,1,2024-09-20,C1,4,40\n")])
+    assert r.changed_months == [dt.date(2024, 9, 20)] and r.notes == []
 
 
 def test_gas_is_no_gasoline_and_gas_units_convert(tmp_path):

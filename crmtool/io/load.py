@@ -105,8 +105,8 @@ class LoadResult:
 
     @property
     def changed_months(self) -> list[dt.date]:
-        """Orders: the months whose lines this load changed (see _changed_months); tracked only in a
-        store that holds results, the only ones a change can make stale."""
+        """Orders: per month whose lines this load changed, its first changed date (see _changed_months);
+        tracked only in a store that holds results, the only ones a change can make stale."""
         return sorted({m for f in self.files for m in f.changed_months})
 
     @property
@@ -165,10 +165,11 @@ def _match(headers: list[str], table: Table,
     default_unit = None
     norm = [normalize_header(h) for h in headers]
     # the user's mapping first: canonical (or one of its English names) = header in the file
-    mapped: dict[str, str] = {}  # header (normalized) -> the key that maps it
+    mapped: dict[str, str] = {}  # header (normalized) -> the column that maps it
     for key, header in user.items():
-        other = mapped.setdefault(normalize_header(header), key)
-        if other != key:  # one header read as two columns: every row would be a reject
+        canonical = next((c.name for c in table.columns if c.name == key or key in c.aliases), key)
+        other = mapped.setdefault(normalize_header(header), canonical)
+        if other != canonical:  # one header read as two columns: every row would be a reject
             raise ConfigError(f"config [columns.{table.name}]: {other} and {key} both map to header {header!r}; "
                               "a header is one column: map each column to its own header")
         col = next((c for c in table.columns if c.name == key or key in c.aliases), None)
@@ -482,7 +483,10 @@ def _macros(settings: Settings, today: dt.date) -> dict[str, str]:
         "crm_base_unit()": f"'{base}'",
         # a unit's id for any of its spellings, and the id's kind (mass, volume) and factor to kg or L
         # (CASEs over our own constants, not a join: a tenth of a stage)
-        "crm_unit_id(x)": f"CASE lower(x) {unit_whens} ELSE NULL END",
+        "crm_unit_id_of(x)": f"CASE lower(x) {unit_whens} ELSE NULL END",
+        # (a spelling half in full width, ｋg: read through crm_halfwidth, only where no spelling matched)
+        "crm_unit_id(x)": "coalesce(crm_unit_id_of(x), CASE WHEN strlen(x) <> length(x) "
+                          "THEN crm_unit_id_of(crm_halfwidth(x)) END)",
         "crm_unit_kind(u)": f"CASE u {kind_whens} ELSE NULL END",
         "crm_unit_factor(u)": f"CASE u {factor_whens} ELSE NULL END",
         # (the product in DECIMAL(38): 10^8 t times a factor 1000 overflows DECIMAL(18) — a 合计 row's
@@ -1012,26 +1016,31 @@ def _changed_months(con, table: Table, hm: HeaderMap, good: str) -> list[dt.date
     if lo is None:
         return []
     month = "CAST(date_trunc('month', order_date) AS DATE)"
-    sums = "count(*) AS n, sum(quantity) AS qty, sum(amount) AS amount"
+    sums = "count(*) AS n, sum(quantity) AS qty, sum(amount) AS amount, min(order_date) AS first"
+    # per changed month its first date of a line (old or new): a result as of an earlier day of the
+    # month did not read the change (a weekly load after a mid-month analysis)
     rows = con.execute(f"""
         WITH before AS (SELECT {month} AS m, {sums} FROM {tname}
                         WHERE {k} BETWEEN ? AND ? AND EXISTS (SELECT 1 FROM {good} g WHERE {key_match}) GROUP BY 1),
              after AS (SELECT {month} AS m, {sums} FROM {good} GROUP BY 1)
-        SELECT coalesce(a.m, b.m) FROM after a FULL OUTER JOIN before b ON a.m = b.m
+        SELECT least(coalesce(a.first, b.first), coalesce(b.first, a.first)) FROM after a FULL OUTER JOIN before b ON a.m = b.m
         WHERE a.n IS DISTINCT FROM b.n OR a.qty IS DISTINCT FROM b.qty OR a.amount IS DISTINCT FROM b.amount
         ORDER BY 1""", [lo, hi]).fetchall()
     return [r[0] for r in rows if r[0] is not None]
 
 
-def stale_results(con, months: Sequence[dt.date], before: dt.date | None = None) -> list[tuple[str, str, dt.date]]:
-    """The stored results (analysis, period, as-of) computed from orders of ``months`` or later (as-of
-    on or after the first of them), which a load that changed those months has made stale; those with
-    an as-of from ``before`` on are left out (the ones the caller computes again)."""
-    if not months:
+def stale_results(con, changed: Sequence[dt.date], redone: dt.date | None = None) -> list[tuple[str, str, dt.date]]:
+    """The stored results (analysis, period, as-of) with an as-of on or after the first changed order
+    date (``changed``: per changed month its first date, see _changed_months), which the load made
+    stale; those with an as-of inside the month ``redone`` are left out (the caller computes them again)."""
+    if not changed:
         return []
-    first = min(months).replace(day=1)
-    sql = "SELECT analysis, period, as_of FROM snapshots WHERE as_of >= ?" + (" AND as_of < ?" if before else "")
-    return con.execute(sql + " ORDER BY as_of, analysis", [first] + ([before] if before else [])).fetchall()
+    sql = "SELECT analysis, period, as_of FROM snapshots WHERE as_of >= ?"
+    params: list = [min(changed)]
+    if redone is not None:
+        sql += " AND NOT (as_of BETWEEN ? AND last_day(CAST(? AS DATE)))"
+        params += [redone.replace(day=1), redone]
+    return con.execute(sql + " ORDER BY as_of, analysis", params).fetchall()
 
 
 def stale_note(months: Sequence[dt.date], stale: list[tuple[str, str, dt.date]]) -> str:
@@ -1040,7 +1049,8 @@ def stale_note(months: Sequence[dt.date], stale: list[tuple[str, str, dt.date]])
     changed = sorted({m.replace(day=1) for m in months if m <= last})
     shown = ", ".join(f"{a} {p}" for a, p, _ in stale[:4]) + (" …" if len(stale) > 4 else "")
     redo = sorted({a.replace(day=1) for _, _, a in stale})
-    months_text = f"{redo[0]:%Y-%m}" + (f" … {redo[-1]:%Y-%m}" if len(redo) > 1 else "")
+    months_text = (", ".join(f"{m:%Y-%m}" for m in redo) if len(redo) <= 4
+                   else f"{redo[0]:%Y-%m}, {redo[1]:%Y-%m} … {redo[-1]:%Y-%m} ({len(redo)} months)")
     return (f"this load changed the orders of {', '.join(f'{m:%Y-%m}' for m in changed)}, and {len(stale)} stored "
             f"result(s) were computed from them before ({shown}): run them again (`crmtool run monthly --month M` "
             f"for {months_text}) so that reports, the customer page and the level history show the corrected figures")
