@@ -165,13 +165,8 @@ def _match(headers: list[str], table: Table,
     default_unit = None
     norm = [normalize_header(h) for h in headers]
     # the user's mapping first: canonical (or one of its English names) = header in the file
-    mapped: dict[str, str] = {}  # header (normalized) -> the column that maps it
+    # (two columns mapped to one header are refused when the config is read, see config._validate)
     for key, header in user.items():
-        canonical = next((c.name for c in table.columns if c.name == key or key in c.aliases), key)
-        other = mapped.setdefault(normalize_header(header), canonical)
-        if other != canonical:  # one header read as two columns: every row would be a reject
-            raise ConfigError(f"config [columns.{table.name}]: {other} and {key} both map to header {header!r}; "
-                              "a header is one column: map each column to its own header")
         col = next((c for c in table.columns if c.name == key or key in c.aliases), None)
         if col is None:
             raise ConfigError(f"config [columns.{table.name}]: {key!r} is not a column of {table.name}; "
